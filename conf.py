@@ -1,0 +1,59 @@
+"""Sphinx configuration of the guide. The pages are in docs/, the output in docs/_build/html."""
+
+import os
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+from ailab_guide import versions  # noqa: E402 (needs the path above)
+
+project = "Exasol AI Lab on JupyterHub"
+author = "The AI Lab on JupyterHub guide maintainers"
+copyright = "2026, " + author
+
+extensions = [
+    "myst_nb",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinxext.opengraph",
+    "notfound.extension",
+    "ailab_guide",
+]
+
+root_doc = "index"
+exclude_patterns = ["_build", "_ext", "requirements.txt", "**/.ipynb_checkpoints"]
+templates_path = []
+html_static_path = ["docs/_static"]
+
+# Every warning is an error (nox passes -W); nitpicky also flags broken references.
+nitpicky = True
+
+# MyST: ::: fences for directives, {{ substitutions }} for versions read from the examples.
+myst_enable_extensions = ["colon_fence", "deflist", "substitution", "attrs_inline"]
+myst_heading_anchors = 3
+myst_substitutions = versions.substitutions()
+
+# Pages that compute something are text notebooks; a failing cell fails the build.
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_timeout = 120
+
+html_theme = "sphinx_book_theme"
+html_title = project
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": False,
+}
+html_last_updated_fmt = ""
+
+# Copy only the command, not the prompt or the output.
+copybutton_prompt_text = r"\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = False
+
+# OpenGraph and the 404 page need to know where the site is served from.
+ogp_site_url = os.environ.get("SITE_URL", "")
+ogp_site_name = project
+notfound_urls_prefix = os.environ.get("SITE_PREFIX", "/")

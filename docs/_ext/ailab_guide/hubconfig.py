@@ -1,0 +1,142 @@
+"""Load an example's jupyterhub_config.py the way JupyterHub does, and look up its traits.
+
+Used by the configuration page (its reference table) and by the tests (which
+reject keys that are not traits). Both read the same installed JupyterHub and
+DockerSpawner, so the table cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import importlib.metadata
+import os
+import pathlib
+import re
+from collections.abc import Iterator
+
+import yaml
+from traitlets import HasTraits
+from traitlets.config.loader import Config, PyFileConfigLoader
+
+from . import versions
+
+PLACEHOLDER_SECRET = "placeholder-for-config-checks"
+
+
+def compose_environment(example: str = "minimal", service: str = "hub") -> dict[str, str]:
+    """The environment compose gives the hub, with .env substituted (secrets get a placeholder)."""
+    compose = yaml.safe_load((versions.EXAMPLES / example / "docker-compose.yml").read_text())
+    pins = versions.pins(example)
+
+    def substitute(value: str) -> str:
+        def one(match: re.Match) -> str:
+            name, _, default = match.group(1).partition(":-")
+            return pins.get(name) or os.environ.get(name) or default or PLACEHOLDER_SECRET
+
+        return re.sub(r"\$\{([^}]+)\}", one, str(value))
+
+    env = compose["services"][service].get("environment", {})
+    return {key: substitute(value) for key, value in env.items()}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a config load."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def load(path: pathlib.Path, env: dict[str, str]) -> Config:
+    """Execute a config file as JupyterHub would and return the Config it builds."""
+    with environment(env):
+        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+def configurable_classes() -> dict[str, type[HasTraits]]:
+    """Every class a jupyterhub_config.py may name: the hub's own and all installed plugins."""
+    from jupyterhub.app import JupyterHub
+
+    found: dict[str, type[HasTraits]] = {}
+
+    def add(cls: type) -> None:
+        for klass in cls.__mro__:
+            if isinstance(klass, type) and issubclass(klass, HasTraits) and klass is not HasTraits:
+                found.setdefault(klass.__name__, klass)
+
+    add(JupyterHub)
+    for cls in JupyterHub().classes:
+        add(cls)
+    for group in ("jupyterhub.spawners", "jupyterhub.authenticators", "jupyterhub.proxies"):
+        for entry in importlib.metadata.entry_points(group=group):
+            with contextlib.suppress(Exception):  # a broken plugin must not hide the others
+                add(entry.load())
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One `c.Class.trait = value` line, resolved against the installed code."""
+
+    section: str
+    name: str
+    value: object
+    problem: str = ""  # empty when the key is a configurable trait
+
+
+def settings(config: Config) -> list[Setting]:
+    """Every key the config sets, each checked against its class's configurable traits."""
+    classes = configurable_classes()
+    result = []
+    for section, values in config.items():
+        if not isinstance(values, Config):
+            result.append(Setting("", section, values, f"`c.{section}` names no class; write c.<Class>.<trait>."))
+            continue
+        cls = classes.get(section)
+        for name, value in values.items():
+            if cls is None:
+                near = difflib.get_close_matches(section, classes, n=3)
+                hint = f" Did you mean {', '.join(near)}?" if near else ""
+                problem = f"c.{section}.{name}: no installed class is called {section}.{hint}"
+            elif name not in cls.class_traits(config=True):
+                near = difflib.get_close_matches(name, cls.class_traits(config=True), n=3, cutoff=0.5)
+                hint = f" Closest traits: {', '.join(f'{section}.{n}' for n in near)}." if near else ""
+                problem = f"c.{section}.{name}: {section} has no configurable trait {name!r}.{hint}"
+            else:
+                problem = ""
+            result.append(Setting(section, name, value, problem))
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class TraitInfo:
+    """What the reference table shows for one trait."""
+
+    section: str
+    name: str
+    type: str
+    default: str
+    help: str
+
+
+def describe(section: str, name: str) -> TraitInfo:
+    """Type, default and help of a trait, as the installed class defines them."""
+    cls = configurable_classes()[section]
+    trait = cls.class_traits(config=True)[name]
+    generator = getattr(cls, "_all_trait_default_generators", {}).get(name)
+    if generator is not None and getattr(generator, "__self__", None) is not trait:
+        default = "computed at start"  # a @default method, not a fixed value
+    else:
+        default = trait.default_value_repr()
+    text = " ".join((trait.help or "").split())
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
+    return TraitInfo(section, name, type(trait).__name__, default, first)

@@ -1,0 +1,83 @@
+"""One session per job: build the site, lint, test, regenerate screenshots.
+
+Run `nox -l` for the list. Python packages come from docs/requirements.txt;
+JupyterHub and DockerSpawner come at the versions pinned in examples/minimal/.env,
+so the site's reference tables describe exactly what the examples run.
+"""
+
+import pathlib
+import sys
+
+import nox
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "docs" / "_ext"))
+from ailab_guide import versions  # noqa: E402 (needs the path above)
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["docs", "lint", "tests"]
+
+PYTHON = "3.11"
+BUILD = "docs/_build"
+SPHINX = ["sphinx-build", "-c", ".", "-d", f"{BUILD}/doctrees", "docs"]
+
+
+def install(session: nox.Session) -> None:
+    pins = versions.pins("minimal")
+    session.install(
+        "-r",
+        "docs/requirements.txt",
+        f"jupyterhub=={pins['JUPYTERHUB_VERSION']}",
+        f"dockerspawner=={pins['DOCKERSPAWNER_VERSION']}",
+    )
+
+
+def build_site(session: nox.Session) -> None:
+    session.run(*SPHINX, f"{BUILD}/html", "-b", "html", "-W", "--keep-going", "-n", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the site into docs/_build/html; any warning fails the build."""
+    install(session)
+    build_site(session)
+    session.log(f"Open {pathlib.Path(BUILD, 'html', 'index.html').resolve()}")
+
+
+@nox.session(name="docs-live", python=PYTHON)
+def docs_live(session: nox.Session) -> None:
+    """Serve the site and rebuild on every change, for writers."""
+    install(session)
+    session.run("sphinx-autobuild", "-c", ".", "docs", f"{BUILD}/html", "--watch", "examples", "--watch", "conf.py")
+
+
+@nox.session(python=PYTHON)
+def linkcheck(session: nox.Session) -> None:
+    """Check external links (needs the internet, so it is not run by default)."""
+    install(session)
+    session.run(*SPHINX, f"{BUILD}/linkcheck", "-b", "linkcheck")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Checks that need no Docker: ruff, hadolint and the config keys of every page."""
+    install(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    build_site(session)
+    session.run("pytest", "-m", "not docker", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Build the site, then run every test against a real Docker engine."""
+    install(session)
+    build_site(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def screenshots(session: nox.Session) -> None:
+    """Regenerate the minimal example's screenshots with a real browser."""
+    install(session)
+    session.run("pytest", "tests/test_minimal_example_browser.py", env={"UPDATE_SCREENSHOTS": "1"})

@@ -1,0 +1,217 @@
+"""Base images for the examples: the real ones where they can be had, else stand-ins.
+
+The examples start `FROM exasol/ai-lab:<version>` and
+`FROM quay.io/jupyterhub/jupyterhub:<version>`. On a machine that reaches a
+registry those real images are used. On a machine that cannot pull (such as
+this project's CI) the project builds local stand-ins under the same names,
+from a Debian root file system made with debootstrap. Stand-ins carry the
+label ``org.ailab-guide.stand-in`` and are announced loudly, so nobody mistakes
+a green run on a stand-in for a run on the real image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import docker
+import docker.errors
+
+from . import paths
+
+STANDIN_LABEL = "org.ailab-guide.stand-in"
+BASE_TAG = "ailab-guide/debian-base:bookworm"
+BASE_PACKAGES = "ca-certificates,python3,python3-venv,sudo,procps"
+HOST_CA_BUNDLE = pathlib.Path("/etc/ssl/certs/ca-certificates.crt")
+CONFIGURABLE_HTTP_PROXY = "configurable-http-proxy@5.3.0"
+
+# What each AI Lab release installs into its jupyter venv (read from the
+# exasol/ai-lab sources of that tag). A stand-in for another release needs a row.
+AI_LAB_CONTRACT = {
+    "6.0.0": {"connector": "3.0.0", "jupyterlab": ">=4.4.8,<5", "pexpect": ">=4.8,<5"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseImage:
+    """Where a base image came from, for the report and the banner."""
+
+    ref: str
+    origin: str  # "present", "pulled", "stand-in (built)", "stand-in (cached)"
+
+    @property
+    def is_standin(self) -> bool:
+        return self.origin.startswith("stand-in")
+
+
+_seen: dict[str, BaseImage] = {}
+
+
+def seen() -> list[BaseImage]:
+    """Every base image this process resolved, for the report."""
+    return list(_seen.values())
+
+
+def announce(message: str) -> None:
+    """Print to the real stderr, past pytest's capture, so it cannot be missed."""
+    bar = "!" * 78
+    print(f"\n{bar}\n{message}\n{bar}", file=sys.__stderr__, flush=True)
+
+
+def _local(client: docker.DockerClient, ref: str):
+    try:
+        return client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
+    """Make `ref` available locally: present, pulled, or built as a stand-in."""
+    if ref in _seen:
+        return _seen[ref]
+    image = _local(client, ref)
+    if image is not None:
+        origin = "stand-in (cached)" if STANDIN_LABEL in (image.labels or {}) else "present"
+    else:
+        try:
+            client.images.pull(ref)
+            origin = "pulled"
+        except docker.errors.APIError as exc:
+            announce(
+                f"STAND-IN: {ref} is not present and cannot be pulled ({exc.explanation}).\n"
+                f"Building a local stand-in under that name, labelled {STANDIN_LABEL}.\n"
+                "Results on a stand-in prove the recipe against the documented contract,\n"
+                "not against the real image."
+            )
+            _build_standin(client, ref)
+            origin = "stand-in (built)"
+    result = BaseImage(ref, origin)
+    _seen[ref] = result
+    if result.is_standin:
+        announce(f"STAND-IN in use: {ref}")
+    return result
+
+
+def _build_standin(client: docker.DockerClient, ref: str) -> None:
+    name, _, version = ref.rpartition(":")
+    if name == "exasol/ai-lab":
+        _build_ai_lab(client, ref, version)
+    elif name == "quay.io/jupyterhub/jupyterhub":
+        _build_jupyterhub(client, ref, version)
+    else:
+        raise RuntimeError(
+            f"{ref} is not present, cannot be pulled, and this project has no stand-in for it. "
+            "Pull or build it yourself, then run again."
+        )
+
+
+def ensure_debian_base(client: docker.DockerClient) -> None:
+    """Build the Debian base of every stand-in once, with debootstrap."""
+    if _local(client, BASE_TAG) is not None:
+        return
+    if shutil.which("debootstrap") is None:
+        raise RuntimeError(
+            "Stand-in base images need debootstrap: `apt-get install debootstrap` "
+            "(or run `bash .ci/setup-machine` as root)."
+        )
+    mirror = debian_mirror()
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-rootfs-") as tmp:
+        root = pathlib.Path(tmp) / "root"
+        announce(f"Building the stand-ins' Debian base with debootstrap from {mirror}")
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", "bookworm", str(root), mirror],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        # This machine reaches package registries through a TLS-inspecting proxy;
+        # containers built from the stand-ins must trust the same authorities.
+        shutil.copyfile(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")
+        subprocess.run(["rm", "-rf", str(root / "var/cache/apt/archives"), str(root / "var/lib/apt/lists")], check=True)
+        (root / "var/cache/apt/archives/partial").mkdir(parents=True)
+        (root / "var/lib/apt/lists/partial").mkdir(parents=True)
+        archive = pathlib.Path(tmp) / "rootfs.tar"
+        subprocess.run(["tar", "-C", str(root), "-cf", str(archive), "."], check=True)
+        repository, tag = BASE_TAG.split(":")
+        client.api.import_image_from_file(
+            str(archive),
+            repository=repository,
+            tag=tag,
+            changes=[
+                f'LABEL {STANDIN_LABEL}="debootstrap Debian bookworm base of the stand-ins"',
+                "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+                "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+                "ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt",
+                "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+                'CMD ["/bin/bash"]',
+            ],
+        )
+
+
+def debian_mirror() -> str:
+    """The Debian mirror that this machine's apt already uses."""
+    sources = [pathlib.Path("/etc/apt/sources.list"), *pathlib.Path("/etc/apt/sources.list.d").glob("*")]
+    for source in sources:
+        if not source.is_file():
+            continue
+        text = source.read_text()
+        match = re.search(r"^URIs:\s*(\S+/debian)\s*$", text, re.M) or re.search(
+            r"^deb\s+(?:\[[^]]*\]\s+)?(\S+/debian)\s+bookworm\b", text, re.M
+        )
+        if match:
+            return match.group(1)
+    raise RuntimeError("No Debian mirror found in /etc/apt/sources.list*; debootstrap needs one.")
+
+
+def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildargs: dict[str, str]) -> None:
+    try:
+        client.images.build(path=str(context), tag=ref, buildargs=buildargs, rm=True, forcerm=True)
+    except docker.errors.BuildError as exc:
+        log = "".join(chunk.get("stream", "") for chunk in exc.build_log)
+        raise RuntimeError(f"Building the stand-in {ref} failed: {exc}\n{log[-4000:]}") from exc
+
+
+def _build_ai_lab(client: docker.DockerClient, ref: str, version: str) -> None:
+    contract = AI_LAB_CONTRACT.get(version)
+    if contract is None:
+        raise RuntimeError(
+            f"No stand-in contract for AI Lab {version}; add it to AI_LAB_CONTRACT in {__file__} "
+            f"(known: {', '.join(AI_LAB_CONTRACT)})."
+        )
+    ensure_debian_base(client)
+    _build(
+        client,
+        paths.STANDINS / "ai-lab",
+        ref,
+        {
+            "BASE": BASE_TAG,
+            "AI_LAB_VERSION": version,
+            "NOTEBOOK_CONNECTOR_VERSION": contract["connector"],
+            "JUPYTERLAB_SPEC": contract["jupyterlab"],
+            "PEXPECT_SPEC": contract["pexpect"],
+        },
+    )
+
+
+def _build_jupyterhub(client: docker.DockerClient, ref: str, version: str) -> None:
+    ensure_debian_base(client)
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node is None or npm is None:
+        raise RuntimeError("The JupyterHub stand-in needs Node.js >= 20 and npm on this machine.")
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-hub-") as tmp:
+        context = pathlib.Path(tmp)
+        shutil.copy(paths.STANDINS / "jupyterhub" / "Dockerfile", context / "Dockerfile")
+        # Debian bookworm's Node.js is 18; configurable-http-proxy 5 needs 20,
+        # so the stand-in carries this machine's Node.js (also Debian 12).
+        shutil.copy(node, context / "node")
+        subprocess.run(
+            [npm, "install", "--silent", "--global", "--prefix", str(context / "chp"), CONFIGURABLE_HTTP_PROXY],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        _build(client, context, ref, {"BASE": BASE_TAG, "JUPYTERHUB_VERSION": version})
