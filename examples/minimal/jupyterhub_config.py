@@ -18,10 +18,10 @@ def required(name: str) -> str:
 
 
 # --- Login: a trial on this machine only -------------------------------------
-# Any user name with one shared password. Acceptable only because the login
+# Any user name with one shared password (at least 8 characters). Acceptable only because the login
 # page is published on 127.0.0.1; see the production notes before sharing it.
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = required("TRIAL_PASSWORD")
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = required("TRIAL_PASSWORD")
 # Since JupyterHub 5 nobody may log in unless allowed; in this trial, everyone.
 c.Authenticator.allow_all = True
 

@@ -1,0 +1,54 @@
+"""Shared fixtures: the Docker engine, the base images and the built example images.
+
+Tests marked `docker` need a real engine. Without one they fail in CI
+(CI=true) and are skipped elsewhere, with a message saying how to get one.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness import engine, examples, report, standins  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "docker: needs a real Docker engine (builds images, starts containers)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "docker_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    report.write()
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        return engine.connect()
+    except engine.EngineUnavailable as exc:
+        if engine.in_ci():
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def base_images(docker_client) -> list[standins.BaseImage]:
+    """The example's base images: real where present or pullable, else stand-ins."""
+    return [standins.ensure(docker_client, ref) for ref in examples.base_image_refs("minimal")]
+
+
+@pytest.fixture(scope="session")
+def minimal_images(docker_client, base_images) -> dict[str, str]:
+    """Build the minimal example's Dockerfiles; map Dockerfile name to image id."""
+    return {name: examples.build(docker_client, "minimal", name).id for name in examples.DOCKERFILES}

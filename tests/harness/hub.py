@@ -1,0 +1,163 @@
+"""Drive a running JupyterHub as a person would: log in, start a server, run code.
+
+Everything goes through the hub's public URL (the proxy), with the login
+form's xsrf token and the hub's cookies, never with an admin token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from urllib.parse import urlparse
+
+import requests
+import websocket
+
+
+class HubError(AssertionError):
+    """The hub did not do what the guide says it does."""
+
+
+def wait_until_up(url: str, timeout: float = 120) -> None:
+    """Wait until the hub answers on its public URL."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = requests.get(f"{url}/hub/api/", timeout=5)
+            if response.ok:
+                return
+            last = f"HTTP {response.status_code}"
+        except requests.ConnectionError as exc:
+            last = str(exc)
+        time.sleep(1)
+    raise HubError(f"The hub at {url} did not answer within {timeout:.0f} s (last: {last}).")
+
+
+class User:
+    """One person using the hub through a browser-like session."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.session = requests.Session()
+
+    def xsrf(self, path: str = "/hub/") -> str:
+        """The xsrf cookie that the hub or a single-user server set for this path."""
+        matches = [c for c in self.session.cookies if c.name == "_xsrf" and path.startswith(c.path or "/")]
+        return max(matches, key=lambda c: len(c.path or "")).value if matches else ""
+
+    def login(self, password: str) -> requests.Response:
+        """Submit the login form with its xsrf token; return the final response."""
+        form = self.session.get(f"{self.url}/hub/login", timeout=30)
+        form.raise_for_status()
+        response = self.session.post(
+            f"{self.url}/hub/login",
+            data={"username": self.name, "password": password, "_xsrf": self.xsrf()},
+            timeout=60,
+        )
+        if "jupyterhub-session-id" not in self.session.cookies:
+            raise HubError(f"Login as {self.name} failed: HTTP {response.status_code} at {response.url}")
+        return response
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the hub's REST API as this user (cookie plus xsrf header)."""
+        headers = {"X-XSRFToken": self.xsrf(), **kwargs.pop("headers", {})}
+        return self.session.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, **kwargs)
+
+    def model(self) -> dict:
+        response = self.api("GET", f"/users/{self.name}")
+        response.raise_for_status()
+        return response.json()
+
+    def start(self, timeout: float = 600) -> float:
+        """Ask for this user's server and wait until it is ready; return seconds taken."""
+        began = time.monotonic()
+        response = self.api("POST", f"/users/{self.name}/server")
+        if response.status_code not in (201, 202, 400):  # 400: already running
+            raise HubError(f"Starting {self.name}'s server: HTTP {response.status_code} {response.text[:500]}")
+        deadline = began + timeout
+        while time.monotonic() < deadline:
+            server = self.model().get("servers", {}).get("")
+            if server and server.get("ready"):
+                return time.monotonic() - began
+            if server is None and time.monotonic() - began > 5:
+                raise HubError(f"{self.name}'s server stopped while starting; see the hub log.")
+            time.sleep(0.5)
+        raise HubError(f"{self.name}'s server was not ready within {timeout:.0f} s.")
+
+    def stop(self, timeout: float = 120) -> None:
+        """Stop this user's server and wait until the hub says it is gone."""
+        response = self.api("DELETE", f"/users/{self.name}/server")
+        if response.status_code not in (202, 204):
+            raise HubError(f"Stopping {self.name}'s server: HTTP {response.status_code} {response.text[:500]}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "" not in self.model().get("servers", {}):
+                return
+            time.sleep(0.5)
+        raise HubError(f"{self.name}'s server did not stop within {timeout:.0f} s.")
+
+    def server(self, method: str, path: str, owner: str | None = None, **kwargs) -> requests.Response:
+        """Call a single-user server's API through the proxy (the own server by default)."""
+        prefix = f"/user/{owner or self.name}/"
+        if not self.xsrf(prefix).strip() or self.xsrf(prefix) == self.xsrf():
+            # The first visit runs the OAuth handshake that gives this session the server's cookies.
+            self.session.get(f"{self.url}{prefix}api/status", timeout=60)
+        headers = {"X-XSRFToken": self.xsrf(prefix), **kwargs.pop("headers", {})}
+        url = f"{self.url}{prefix}api{path}"
+        return self.session.request(method, url, headers=headers, timeout=60, **kwargs)
+
+    def run_code(self, code: str, timeout: float = 180) -> str:
+        """Execute code in a new kernel over the websocket; return its printed output."""
+        response = self.server("POST", "/kernels", json={"name": "python3"})
+        response.raise_for_status()
+        kernel = response.json()["id"]
+        try:
+            return self._execute(kernel, code, timeout)
+        finally:
+            self.server("DELETE", f"/kernels/{kernel}")
+
+    def _execute(self, kernel: str, code: str, timeout: float) -> str:
+        parsed = urlparse(self.url)
+        ws_url = f"ws://{parsed.netloc}/user/{self.name}/api/kernels/{kernel}/channels"
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+        socket = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=self.url)
+        msg_id = uuid.uuid4().hex
+        socket.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": self.name,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {"code": code, "silent": False, "store_history": False},
+                    "channel": "shell",
+                }
+            )
+        )
+        output, errors = [], []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                message = json.loads(socket.recv())
+                if message.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = message["msg_type"], message["content"]
+                if kind == "stream":
+                    output.append(content["text"])
+                elif kind == "error":
+                    errors.append(f"{content['ename']}: {content['evalue']}")
+                elif kind == "execute_reply":
+                    if content["status"] != "ok":
+                        raise HubError(f"Code failed in {self.name}'s kernel: {' '.join(errors) or content}")
+                    return "".join(output)
+        finally:
+            socket.close()
+        raise HubError(f"No reply from {self.name}'s kernel within {timeout:.0f} s.")
