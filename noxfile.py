@@ -80,4 +80,4 @@ def tests(session: nox.Session) -> None:
 def screenshots(session: nox.Session) -> None:
     """Regenerate the minimal example's screenshots with a real browser."""
     install(session)
-    session.run("pytest", "tests/test_minimal_example_browser.py", env={"UPDATE_SCREENSHOTS": "1"})
+    session.run("pytest", "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})

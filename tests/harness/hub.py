@@ -81,11 +81,18 @@ class User:
         while time.monotonic() < deadline:
             server = self.model().get("servers", {}).get("")
             if server and server.get("ready"):
+                self._forget_server_cookies()
                 return time.monotonic() - began
             if server is None and time.monotonic() - began > 5:
                 raise HubError(f"{self.name}'s server stopped while starting; see the hub log.")
             time.sleep(0.5)
         raise HubError(f"{self.name}'s server was not ready within {timeout:.0f} s.")
+
+    def _forget_server_cookies(self) -> None:
+        """A new server run has a new OAuth session: drop the old one's cookies, as a browser would."""
+        prefix = f"/user/{self.name}/"
+        for cookie in [c for c in self.session.cookies if (c.path or "").startswith(prefix)]:
+            self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
     def stop(self, timeout: float = 120) -> None:
         """Stop this user's server and wait until the hub says it is gone."""
@@ -102,9 +109,9 @@ class User:
     def server(self, method: str, path: str, owner: str | None = None, **kwargs) -> requests.Response:
         """Call a single-user server's API through the proxy (the own server by default)."""
         prefix = f"/user/{owner or self.name}/"
-        if not self.xsrf(prefix).strip() or self.xsrf(prefix) == self.xsrf():
+        if not any((c.path or "").startswith(prefix) for c in self.session.cookies):
             # The first visit runs the OAuth handshake that gives this session the server's cookies.
-            self.session.get(f"{self.url}{prefix}api/status", timeout=60)
+            self.session.get(f"{self.url}{prefix}", timeout=60)  # HTML, not API: it redirects to the login flow
         headers = {"X-XSRFToken": self.xsrf(prefix), **kwargs.pop("headers", {})}
         url = f"{self.url}{prefix}api{path}"
         return self.session.request(method, url, headers=headers, timeout=60, **kwargs)

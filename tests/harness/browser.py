@@ -1,0 +1,54 @@
+"""A real, headless Chromium driven by Playwright, for what a person sees.
+
+Playwright's own browser download does not work everywhere, so this uses the
+system's Chromium (Debian package `chromium`), or the one named by CHROMIUM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import shutil
+from collections.abc import Iterator
+
+from playwright.sync_api import Page, sync_playwright
+
+from . import paths
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = paths.DOCS / "_static" / "screenshots"
+
+
+def chromium() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        raise RuntimeError("No Chromium found: install the `chromium` package or set CHROMIUM=/path/to/chromium.")
+    return path
+
+
+def screenshot_folder(scratch: pathlib.Path) -> pathlib.Path:
+    """The docs' screenshot folder under `nox -s screenshots`, else a scratch folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return scratch
+
+
+@contextlib.contextmanager
+def page() -> Iterator[Page]:
+    """A fresh browser page, 1280x800, closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 800})
+        finally:
+            browser.close()

@@ -1,0 +1,156 @@
+"""The minimal example, end to end, exactly as its page tells a user to run it.
+
+A copy of examples/minimal is brought up with the page's own commands; two
+users log in through the login form, get their AI Lab, run code in a kernel
+through the proxy, restart and keep their files, and cannot reach each
+other's servers. Everything the test creates is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from harness import browser, compose, hub, paths, snippets
+
+PAGE = "minimal-example"
+URL = "http://127.0.0.1:8000"
+PASSWORD_LINE_PREFIX = "export TRIAL_PASSWORD="
+USERS = ("alice", "bob")
+AI_LAB_PACKAGES = "import exasol.nb_connector, pyexasol, sqlalchemy_exasol"
+
+
+def page_block(name: str) -> str:
+    """The text of the block with this :name: on the minimal example page."""
+    found = [block for block in snippets.collect() if block.page == f"{PAGE}.md" and block.name == name]
+    assert len(found) == 1, f"{PAGE}.md must have exactly one block named {name!r}, found {len(found)}"
+    return found[0].text
+
+
+def trial_password() -> str:
+    """The password the page's commands export, so the test logs in with what users type."""
+    for line in page_block("minimal-start").splitlines():
+        if line.startswith(PASSWORD_LINE_PREFIX):
+            return line.removeprefix(PASSWORD_LINE_PREFIX).strip("'\"")
+    raise AssertionError(f"The minimal-start block no longer sets TRIAL_PASSWORD with `{PASSWORD_LINE_PREFIX}`.")
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, base_images, tmp_path_factory):
+    """The example folder copied as a user would, brought up with the page's commands."""
+    folder = tmp_path_factory.mktemp("copied") / "minimal"
+    shutil.copytree(paths.MINIMAL, folder)
+    env = {"COMPOSE_PROJECT_NAME": "ailabguidetest"}
+    try:
+        compose.run_block(page_block("minimal-start"), folder, env)
+        hub.wait_until_up(URL)
+        yield {"folder": folder, "env": env, "client": docker_client}
+    finally:
+        try:
+            compose.run_block(page_block("minimal-cleanup"), folder, env, timeout=300)
+        finally:
+            compose.remove_leftovers(
+                docker_client,
+                containers=[f"ai-lab-{user}" for user in USERS],
+                volumes=[f"ai-lab-notebooks-{user}" for user in USERS] + ["ailabguidetest_hub-data"],
+                networks=["ai-lab-minimal"],
+            )
+
+
+@pytest.fixture(scope="module")
+def users(stack):
+    """Both users logged in through the form, each with a running AI Lab."""
+    logged_in = {}
+    for name in USERS:
+        user = hub.User(URL, name)
+        user.login(trial_password())
+        user.start()
+        logged_in[name] = user
+    return logged_in
+
+
+def test_ai_lab_notebooks_are_in_each_users_folder(users):
+    for user in users.values():
+        response = user.server("GET", "/contents/")
+        assert response.status_code == 200, response.text
+        names = {item["name"] for item in response.json()["content"]}
+        assert {"start.ipynb", "main_config.ipynb"} <= names, f"{user.name} sees {sorted(names)}"
+
+
+def test_code_runs_in_a_kernel_as_the_notebook_user(users):
+    output = users["alice"].run_code(
+        f"{AI_LAB_PACKAGES}\nimport getpass, sqlalchemy\nprint(getpass.getuser(), sqlalchemy.__version__)"
+    )
+    user, sqlalchemy_version = output.split()
+    assert user == "jupyter"
+    assert sqlalchemy_version.startswith("1."), "the AI Lab needs SQLAlchemy 1.x for sqlalchemy-exasol"
+
+
+def test_files_survive_a_server_restart(users):
+    alice = users["alice"]
+    alice.run_code("open('kept.txt', 'w').write('written before the restart')")
+    alice.stop()
+    alice.start()
+    response = alice.server("GET", "/contents/kept.txt?content=1")
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == "written before the restart"
+
+
+def test_one_user_cannot_reach_another_users_server(users):
+    response = users["bob"].session.get(f"{URL}/user/alice/api/contents/", timeout=30)
+    assert response.status_code == 403, f"bob got HTTP {response.status_code} from alice's server"
+
+
+def test_anonymous_requests_land_on_the_login_page(users):
+    anonymous = hub.User(URL, "nobody")
+    response = anonymous.session.get(f"{URL}/user/alice/lab", timeout=30)
+    assert response.url.startswith(f"{URL}/hub/login"), response.url
+    assert 'name="password"' in response.text
+
+
+def test_the_ai_lab_default_password_opens_nothing(users):
+    """The stock image's password `ailab` is ignored: only the hub grants access."""
+    visitor = hub.User(URL, "visitor")
+    response = visitor.session.get(f"{URL}/user/alice/api/contents/?token=ailab", timeout=30)
+    assert response.status_code == 403, response.status_code
+
+
+def test_no_single_user_port_is_published_on_the_host(users, docker_client):
+    for name in USERS:
+        container = docker_client.containers.get(f"ai-lab-{name}")
+        ports = container.attrs["NetworkSettings"]["Ports"] or {}
+        published = {port: bindings for port, bindings in ports.items() if bindings}
+        assert not published, f"{container.name} publishes {published}"
+        assert container.attrs["Config"]["User"] == "jupyter"
+        assert not any("docker.sock" in mount["Source"] for mount in container.attrs["Mounts"])
+
+
+def test_hub_state_survives_down_and_up(users, stack):
+    """Users, cookie secret and database live on a volume: a login stays valid."""
+    alice = users["alice"]
+    compose.run_block(page_block("minimal-stop"), stack["folder"], stack["env"], timeout=300)
+    compose.run_block(page_block("minimal-start"), stack["folder"], stack["env"])
+    hub.wait_until_up(URL)
+    assert alice.model()["name"] == "alice", "the login cookie from before `down` no longer works"
+    alice.start()
+    response = alice.server("GET", "/contents/kept.txt?content=1")
+    assert response.status_code == 200, response.text
+
+
+def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(users, tmp_path):
+    """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook."""
+    shots = browser.screenshot_folder(tmp_path)
+    with browser.page() as page:
+        page.goto(f"{URL}/hub/login")
+        page.fill("input[name=username]", "alice")
+        page.fill("input[name=password]", trial_password())
+        page.screenshot(path=str(shots / "login.png"))
+        page.click("input[type=submit], button[type=submit]")
+        page.wait_for_url("**/user/alice/lab/**", timeout=120_000)
+        page.get_by_role("tab", name="start.ipynb").wait_for(timeout=120_000)
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(2000)  # let the notebook finish rendering before the picture
+        page.screenshot(path=str(shots / "ai-lab-start.png"))
+        assert "/user/alice/lab/tree/start.ipynb" in page.url
+    for name in ("login.png", "ai-lab-start.png"):
+        assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
