@@ -56,4 +56,5 @@ copybutton_only_copy_prompt_lines = False
 # OpenGraph and the 404 page need to know where the site is served from.
 ogp_site_url = os.environ.get("SITE_URL", "")
 ogp_site_name = project
+ogp_social_cards = {"enable": False}  # cards need matplotlib and fonts; the site needs none
 notfound_urls_prefix = os.environ.get("SITE_PREFIX", "/")
