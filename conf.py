@@ -26,6 +26,7 @@ root_doc = "index"
 exclude_patterns = ["_build", "_ext", "requirements.txt", "**/.ipynb_checkpoints"]
 templates_path = []
 html_static_path = ["docs/_static"]
+html_css_files = ["guide.css"]
 
 # Every warning is an error (nox passes -W); nitpicky also flags broken references.
 nitpicky = True

@@ -11,7 +11,7 @@ import sys
 import nox
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "docs" / "_ext"))
-from ailab_guide import versions  # noqa: E402 (needs the path above)
+from ailab_guide import versions
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"

@@ -28,8 +28,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
+_engine_before: engine.Inventory | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _engine_before  # noqa: PLW0603 (one snapshot per session)
+    _engine_before = engine.inventory()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     report.write()
+    now = engine.inventory()
+    left = now - _engine_before if now is not None and _engine_before is not None else None
+    if left:
+        standins.announce(f"The tests left these behind on the Docker engine; that is a test bug:\n{left}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +61,11 @@ def base_images(docker_client) -> list[standins.BaseImage]:
     return [standins.ensure(docker_client, ref) for ref in examples.base_image_refs("minimal")]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def minimal_images(docker_client, base_images) -> dict[str, str]:
-    """Build the minimal example's Dockerfiles; map Dockerfile name to image id."""
+    """Build the minimal example's Dockerfiles; map Dockerfile name to image id.
+
+    Built anew for each test (from cache, in about a second): a compose cleanup
+    in an earlier test may have removed an image with the same id.
+    """
     return {name: examples.build(docker_client, "minimal", name).id for name in examples.DOCKERFILES}

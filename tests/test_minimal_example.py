@@ -8,53 +8,23 @@ other's servers. Everything the test creates is removed afterwards.
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 
 import pytest
-from harness import browser, compose, hub, paths, snippets
+from ailab_guide import versions
+from harness import browser, compose, hub, minimal_example, paths
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-PAGE = "minimal-example"
-URL = "http://127.0.0.1:8000"
-PASSWORD_LINE_PREFIX = "export TRIAL_PASSWORD="
+URL = minimal_example.URL
 USERS = ("alice", "bob")
 AI_LAB_PACKAGES = "import exasol.nb_connector, pyexasol, sqlalchemy_exasol"
-
-
-def page_block(name: str) -> str:
-    """The text of the block with this :name: on the minimal example page."""
-    found = [block for block in snippets.collect() if block.page == f"{PAGE}.md" and block.name == name]
-    assert len(found) == 1, f"{PAGE}.md must have exactly one block named {name!r}, found {len(found)}"
-    return found[0].text
-
-
-def trial_password() -> str:
-    """The password the page's commands export, so the test logs in with what users type."""
-    for line in page_block("minimal-start").splitlines():
-        if line.startswith(PASSWORD_LINE_PREFIX):
-            return line.removeprefix(PASSWORD_LINE_PREFIX).strip("'\"")
-    raise AssertionError(f"The minimal-start block no longer sets TRIAL_PASSWORD with `{PASSWORD_LINE_PREFIX}`.")
 
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
     """The example folder copied as a user would, brought up with the page's commands."""
-    folder = tmp_path_factory.mktemp("copied") / "minimal"
-    shutil.copytree(paths.MINIMAL, folder)
-    env = {"COMPOSE_PROJECT_NAME": "ailabguidetest"}
-    try:
-        compose.run_block(page_block("minimal-start"), folder, env)
-        hub.wait_until_up(URL)
-        yield {"folder": folder, "env": env, "client": docker_client}
-    finally:
-        try:
-            compose.run_block(page_block("minimal-cleanup"), folder, env, timeout=300)
-        finally:
-            compose.remove_leftovers(
-                docker_client,
-                containers=[f"ai-lab-{user}" for user in USERS],
-                volumes=[f"ai-lab-notebooks-{user}" for user in USERS] + ["ailabguidetest_hub-data"],
-                networks=["ai-lab-minimal"],
-            )
+    with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), "ailabguidetest", USERS) as up:
+        yield up
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +33,7 @@ def users(stack):
     logged_in = {}
     for name in USERS:
         user = hub.User(URL, name)
-        user.login(trial_password())
+        user.login(minimal_example.trial_password())
         user.start()
         logged_in[name] = user
     return logged_in
@@ -94,6 +64,15 @@ def test_files_survive_a_server_restart(users):
     response = alice.server("GET", "/contents/kept.txt?content=1")
     assert response.status_code == 200, response.text
     assert response.json()["content"] == "written before the restart"
+
+
+def test_the_image_checks_on_the_custom_image_page_pass(stack):
+    """The commands under "Check the image" print what the page says they print."""
+    commands = minimal_example.block("check-image", page="custom-image.md")
+    output = compose.run_block(commands, paths.ROOT, stack["env"])
+    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output
+    assert "(jupyter)" in output.split("uid=")[1].split("\n")[0], output
+    assert "No broken requirements found." in output
 
 
 def test_one_user_cannot_reach_another_users_server(users):
@@ -128,8 +107,8 @@ def test_no_single_user_port_is_published_on_the_host(users, docker_client):
 def test_hub_state_survives_down_and_up(users, stack):
     """Users, cookie secret and database live on a volume: a login stays valid."""
     alice = users["alice"]
-    compose.run_block(page_block("minimal-stop"), stack["folder"], stack["env"], timeout=300)
-    compose.run_block(page_block("minimal-start"), stack["folder"], stack["env"])
+    compose.run_block(minimal_example.block("minimal-stop"), stack["folder"], stack["env"], timeout=300)
+    compose.run_block(minimal_example.block("minimal-start"), stack["folder"], stack["env"])
     hub.wait_until_up(URL)
     assert alice.model()["name"] == "alice", "the login cookie from before `down` no longer works"
     alice.start()
@@ -143,12 +122,15 @@ def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(users, tmp_path):
     with browser.page() as page:
         page.goto(f"{URL}/hub/login")
         page.fill("input[name=username]", "alice")
-        page.fill("input[name=password]", trial_password())
+        page.fill("input[name=password]", minimal_example.trial_password())
         page.screenshot(path=str(shots / "login.png"))
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_url("**/user/alice/lab/**", timeout=120_000)
         page.get_by_role("tab", name="start.ipynb").wait_for(timeout=120_000)
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+        news = page.get_by_role("button", name="No", exact=True)  # JupyterLab's "notify about news?" toast
+        with contextlib.suppress(PlaywrightTimeout):
+            news.click(timeout=10_000)
         page.wait_for_timeout(2000)  # let the notebook finish rendering before the picture
         page.screenshot(path=str(shots / "ai-lab-start.png"))
         assert "/user/alice/lab/tree/start.ipynb" in page.url

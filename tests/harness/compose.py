@@ -19,7 +19,7 @@ import docker.errors
 @functools.cache
 def compose_command() -> str:
     """`docker compose` where the plugin exists, else `docker-compose`."""
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
     if plugin.returncode == 0:
         return "docker compose"
     if shutil.which("docker-compose"):
@@ -35,6 +35,7 @@ def run_block(commands: str, folder: pathlib.Path, env: dict[str, str] | None = 
     )
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
+        check=False,
         cwd=folder,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -6,6 +6,7 @@ none, the error says how to get one instead of failing deep inside a test.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import docker
@@ -35,3 +36,52 @@ def connect() -> docker.DockerClient:
     except (docker.errors.DockerException, OSError) as exc:
         raise EngineUnavailable(f"No Docker engine answers ({exc}). {HOW_TO_GET_ONE}") from exc
     return client
+
+
+def run_once(client: docker.DockerClient, image: str, command: list[str], **create: object) -> tuple[int, str]:
+    """Run a command in a new container; return its exit code and output.
+
+    The container is removed with its anonymous volumes (the AI Lab image
+    declares one), so a test leaves nothing behind.
+    """
+    container = client.containers.create(image, command=command, **create)
+    try:
+        container.start()
+        code = container.wait(timeout=300)["StatusCode"]
+        return code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True, v=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """The containers, volumes and networks on the engine, to check that tests clean up."""
+
+    containers: frozenset[str]
+    volumes: frozenset[str]
+    networks: frozenset[str]
+
+    def __sub__(self, before: Inventory) -> Inventory:
+        return Inventory(
+            self.containers - before.containers, self.volumes - before.volumes, self.networks - before.networks
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.containers or self.volumes or self.networks)
+
+    def __str__(self) -> str:
+        parts = {"containers": self.containers, "volumes": self.volumes, "networks": self.networks}
+        return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in parts.items() if names)
+
+
+def inventory() -> Inventory | None:
+    """What the engine holds now, or None when there is no engine."""
+    try:
+        client = connect()
+    except EngineUnavailable:
+        return None
+    return Inventory(
+        frozenset(c.name for c in client.containers.list(all=True)),
+        frozenset(v.name for v in client.volumes.list()),
+        frozenset(n.name for n in client.networks.list()),
+    )

@@ -46,4 +46,6 @@ def build(client: docker.DockerClient, example: str, dockerfile: str, tag: str |
     except docker.errors.BuildError as exc:
         log = "".join(chunk.get("stream", "") + chunk.get("error", "") for chunk in exc.build_log)
         raise BuildFailed(f"{example}/{dockerfile} does not build: {exc.msg}\n{log[-3000:]}") from exc
+    except docker.errors.APIError as exc:  # the engine rejects a Dockerfile it cannot parse before building
+        raise BuildFailed(f"{example}/{dockerfile} does not build: {exc.explanation}") from exc
     return image

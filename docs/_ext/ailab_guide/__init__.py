@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import pathlib
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -24,7 +25,7 @@ from . import hubconfig, versions
 REPORT = pathlib.Path(__file__).resolve().parents[2] / "_build" / "verified-snippets.json"
 
 
-def table(header: list[str], rows: list[list[str]], widths: list[int]) -> nodes.table:
+def table(header: list[str], rows: list[list[str]], widths: list[int], classes=()) -> nodes.table:
     """A plain docutils table; cells are literal text or inline code."""
     group = nodes.tgroup(cols=len(header))
     group += [nodes.colspec(colwidth=width) for width in widths]
@@ -42,7 +43,7 @@ def table(header: list[str], rows: list[list[str]], widths: list[int]) -> nodes.
     tbody = nodes.tbody()
     tbody += [row(cells) for cells in rows]
     group += [thead, tbody]
-    result = nodes.table(classes=["colwidths-auto"])
+    result = nodes.table(classes=["colwidths-auto", *classes])
     result += group
     return result
 
@@ -71,7 +72,7 @@ class ConfigReference(SphinxDirective):
     """Every trait an example's jupyterhub_config.py sets, described by the installed code."""
 
     required_arguments = 1
-    option_spec = {"file": directives.unchanged}
+    option_spec: ClassVar[dict] = {"file": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
         example = self.arguments[0]
@@ -83,19 +84,13 @@ class ConfigReference(SphinxDirective):
             if setting.problem:
                 raise self.error(f"{path}: {setting.problem}")
             info = hubconfig.describe(setting.section, setting.name)
-            rows.append(
-                [
-                    nodes.literal(text=f"c.{info.section}.{info.name}"),
-                    info.type,
-                    nodes.literal(text=info.default),
-                    info.help,
-                ]
-            )
-        installed = ", ".join(
-            f"{name} {importlib.metadata.version(name)}" for name in ("jupyterhub", "dockerspawner")
-        )
+            setting_cell = nodes.inline()
+            setting_cell += [nodes.literal(text=f"c.{info.section}.{info.name}"), nodes.Text(f" ({info.type})")]
+            rows.append([setting_cell, nodes.literal(text=info.default), info.help])
+        installed = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("jupyterhub", "dockerspawner"))
         caption = nodes.paragraph(text=f"Generated when this site was built, from {installed}.")
-        return [table(["Setting", "Type", "Default", "What it does (from the code)"], rows, [25, 10, 20, 45]), caption]
+        header = ["Setting (type)", "Default", "What it does (from the code)"]
+        return [table(header, rows, [35, 20, 45], classes=["config-reference"]), caption]
 
 
 class VerificationSummary(SphinxDirective):

@@ -137,6 +137,8 @@ def describe(section: str, name: str) -> TraitInfo:
         default = "computed at start"  # a @default method, not a fixed value
     else:
         default = trait.default_value_repr()
+        if "Undefined" in default:
+            default = "not set"
     text = " ".join((trait.help or "").split())
     first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
     return TraitInfo(section, name, type(trait).__name__, default, first)

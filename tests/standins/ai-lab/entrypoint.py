@@ -23,8 +23,18 @@ DOCKER_SOCKET = pathlib.Path("/var/run/docker.sock")
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     for name in (
-        "notebook-defaults", "notebooks", "jupyter-server", "jupyter-core", "home", "port",
-        "user", "group", "docker-group", "password", "jupyter-logfile", "venv",
+        "notebook-defaults",
+        "notebooks",
+        "jupyter-server",
+        "jupyter-core",
+        "home",
+        "port",
+        "user",
+        "group",
+        "docker-group",
+        "password",
+        "jupyter-logfile",
+        "venv",
     ):
         parser.add_argument(f"--{name}", required=True)
     return parser.parse_args()
@@ -83,7 +93,7 @@ def main() -> int:
                 print(
                     f"Server for Jupyter has been started successfully.\n"
                     f"You can connect with http://<host>:{args.port}\n"
-                    f"The default password is \"{args.password}\".",
+                    f'The default password is "{args.password}".',
                     flush=True,
                 )
                 break

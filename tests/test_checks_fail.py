@@ -1,0 +1,141 @@
+"""The checks can fail: each is run on a broken copy (in tmp_path) and must say what is wrong.
+
+A check that never fails proves nothing. The real examples are never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+
+import docker.errors
+import pytest
+from harness import checks, examples, paths
+from harness.snippets import Block
+
+
+def copy_minimal(tmp_path):
+    folder = tmp_path / "minimal"
+    shutil.copytree(paths.MINIMAL, folder)
+    return folder
+
+
+def test_misspelt_trait_names_the_fix(tmp_path) -> None:
+    folder = copy_minimal(tmp_path)
+    config = folder / "jupyterhub_config.py"
+    config.write_text(config.read_text() + '\nc.DockerSpawner.imag = "ai-lab-singleuser:latest"\n')
+    block = Block(
+        page="negative.md",
+        line=1,
+        language="python",
+        text=config.read_text(),
+        source="",
+    )
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks._config_keys(block)
+    assert "imag" in str(failure.value)
+    assert "DockerSpawner.image" in str(failure.value)
+
+
+def test_invalid_trait_value_fails(tmp_path) -> None:
+    block = Block(
+        page="negative.md",
+        line=1,
+        language="python",
+        text='c.DockerSpawner.start_timeout = "soon"\n',
+    )
+    with pytest.raises(checks.CheckFailed, match="start_timeout"):
+        checks._config_keys(block)
+
+
+def test_version_mismatch_is_detected(tmp_path, docker_client, base_images) -> None:
+    """An AI Lab image built for another JupyterHub than the hub's is refused."""
+    folder = copy_minimal(tmp_path)
+    env = folder / ".env"
+    env.write_text(env.read_text().replace("JUPYTERHUB_VERSION=", "JUPYTERHUB_VERSION=5.4.3\n#was "))
+    image = checks.build_folder(docker_client, folder, "Dockerfile.ai-lab")
+    try:
+        hub_image = checks.build(docker_client, "minimal", "Dockerfile.hub")
+        hub = checks.jupyterhub_version(docker_client, hub_image.id)
+        singleuser = checks.jupyterhub_version(docker_client, image.id)
+        assert singleuser == "5.4.3"
+        with pytest.raises(
+            checks.CheckFailed,
+            match=f"hub runs jupyterhub {hub} but the AI Lab image has 5.4.3",
+        ):
+            checks.assert_same_jupyterhub(hub, singleuser)
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(image.id)
+
+
+def broken_dockerfile(tmp_path):
+    folder = copy_minimal(tmp_path)
+    dockerfile = folder / "Dockerfile.hub"
+    lines = dockerfile.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("ARG DOCKERSPAWNER_VERSION"))
+    lines.insert(index, "RUNN echo")
+    dockerfile.write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_dockerfile_syntax_error_fails_hadolint(tmp_path) -> None:
+    dockerfile = broken_dockerfile(tmp_path) / "Dockerfile.hub"
+    with pytest.raises(checks.CheckFailed, match="hadolint finds problems"):
+        checks.hadolint(dockerfile)
+
+
+def test_dockerfile_syntax_error_fails_the_build(tmp_path, docker_client, base_images) -> None:
+    folder = broken_dockerfile(tmp_path)
+    with pytest.raises(examples.BuildFailed, match=r"does not build.*RUNN"):
+        checks.build(docker_client, "minimal", "Dockerfile.hub", context=folder)
+
+
+def test_typed_dockerfile_fragment_fails() -> None:
+    block = Block(page="negative.md", line=3, language="dockerfile", text="FROM debian:12\n")
+    with pytest.raises(checks.CheckFailed, match="must include whole files"):
+        checks._whole_file(block)
+
+
+def test_block_without_check_or_reason_fails() -> None:
+    block = Block(page="negative.md", line=7, language="none", text="some text")
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.classify(block)
+    assert str(failure.value) == (
+        "block at negative.md:7 has no check; add a check or a `% unchecked: <reason>` comment line right above it"
+    )
+    assert (
+        checks.classify(
+            Block(
+                page="negative.md",
+                line=7,
+                language="none",
+                text="x",
+                unchecked_reason="output",
+            )
+        )
+        == []
+    )
+
+
+def test_shell_syntax_error_fails() -> None:
+    block = Block(
+        page="negative.md",
+        line=9,
+        language="console",
+        text="$ if true; then echo\nsome output\n",
+    )
+    with pytest.raises(checks.CheckFailed, match="bash -n"):
+        checks._bash_n(block)
+
+
+def test_python_block_that_raises_fails() -> None:
+    block = Block(
+        page="negative.md",
+        line=11,
+        language="python",
+        text='raise SystemExit("broken")\n',
+    )
+    assert checks.kind(block) == "python"
+    with pytest.raises(checks.CheckFailed, match="running it fails"):
+        checks._python(block)
