@@ -1,0 +1,127 @@
+"""The guide's directives: tables generated from the examples and the installed code.
+
+- ``{tested-versions}``: the versions the examples pin (examples/<name>/.env).
+- ``{config-reference} <example>``: every trait the example's jupyterhub_config.py
+  sets, with type, default and help read from the installed JupyterHub and
+  DockerSpawner.
+- ``{verification-summary}``: the summary of docs/_build/verified-snippets.json,
+  written by the test run, when it exists.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import pathlib
+from typing import ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+from . import hubconfig, versions
+
+REPORT = pathlib.Path(__file__).resolve().parents[2] / "_build" / "verified-snippets.json"
+
+
+def table(header: list[str], rows: list[list[str]], widths: list[int], classes=()) -> nodes.table:
+    """A plain docutils table; cells are literal text or inline code."""
+    group = nodes.tgroup(cols=len(header))
+    group += [nodes.colspec(colwidth=width) for width in widths]
+
+    def row(cells: list, head: bool = False) -> nodes.row:
+        line = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph("", "", cell if isinstance(cell, nodes.Node) else nodes.Text(str(cell)))
+            line += entry
+        return line
+
+    thead = nodes.thead()
+    thead += row(header, head=True)
+    tbody = nodes.tbody()
+    tbody += [row(cells) for cells in rows]
+    group += [thead, tbody]
+    result = nodes.table(classes=["colwidths-auto", *classes])
+    result += group
+    return result
+
+
+class TestedVersions(SphinxDirective):
+    """The versions this guide is tested with, from the examples' pins."""
+
+    optional_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        example = self.arguments[0] if self.arguments else "minimal"
+        env_file = versions.EXAMPLES / example / ".env"
+        self.env.note_dependency(str(env_file))
+        pins = versions.pins(example)
+        names = {
+            "AI_LAB_VERSION": "Exasol AI Lab image (exasol/ai-lab)",
+            "JUPYTERHUB_VERSION": "JupyterHub (hub and single-user server)",
+            "DOCKERSPAWNER_VERSION": "DockerSpawner",
+        }
+        rows = [[names.get(key, key), nodes.literal(text=value)] for key, value in pins.items()]
+        rows.append(["Python building and testing this guide", nodes.literal(text=">= 3.11")])
+        return [table(["Component", "Version"], rows, [60, 40])]
+
+
+class ConfigReference(SphinxDirective):
+    """Every trait an example's jupyterhub_config.py sets, described by the installed code."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict] = {"file": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        example = self.arguments[0]
+        path = versions.EXAMPLES / example / self.options.get("file", "jupyterhub_config.py")
+        self.env.note_dependency(str(path))
+        config = hubconfig.load(path, hubconfig.compose_environment(example))
+        rows = []
+        for setting in hubconfig.settings(config):
+            if setting.problem:
+                raise self.error(f"{path}: {setting.problem}")
+            info = hubconfig.describe(setting.section, setting.name)
+            setting_cell = nodes.inline()
+            setting_cell += [nodes.literal(text=f"c.{info.section}.{info.name}"), nodes.Text(f" ({info.type})")]
+            rows.append([setting_cell, nodes.literal(text=info.default), info.help])
+        installed = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("jupyterhub", "dockerspawner"))
+        caption = nodes.paragraph(text=f"Generated when this site was built, from {installed}.")
+        header = ["Setting (type)", "Default", "What it does (from the code)"]
+        return [table(header, rows, [35, 20, 45], classes=["config-reference"]), caption]
+
+
+class VerificationSummary(SphinxDirective):
+    """Counts from the last test run's report, or how to produce one."""
+
+    def run(self) -> list[nodes.Node]:
+        if not REPORT.exists():
+            return [
+                nodes.paragraph(
+                    text="No test report was present when this site was built. "
+                    "Run `nox -s tests`, then build the site again to see the summary here."
+                )
+            ]
+        self.env.note_dependency(str(REPORT))
+        report = json.loads(REPORT.read_text())
+        summary = report["summary"]
+        rows = [[key.replace("_", " "), str(value)] for key, value in summary.items()]
+        result = [table(["Measure", "Value"], rows, [60, 40])]
+        bases = report.get("base_images", [])
+        if bases:
+            items = nodes.bullet_list()
+            for base in bases:
+                item = nodes.list_item()
+                item += nodes.paragraph(text=f"{base['ref']}: {base['origin']}")
+                items += item
+            result += [nodes.paragraph(text="Base images of that run:"), items]
+        return result
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_directive("tested-versions", TestedVersions)
+    app.add_directive("config-reference", ConfigReference)
+    app.add_directive("verification-summary", VerificationSummary)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
