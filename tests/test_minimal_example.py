@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 from ailab_guide import versions
-from harness import browser, compose, hub, minimal_example, paths
+from harness import browser, compose, hub, minimal_example, paths, report
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
@@ -24,6 +24,7 @@ AI_LAB_PACKAGES = "import exasol.nb_connector, pyexasol, sqlalchemy_exasol"
 def stack(docker_client, base_images, tmp_path_factory):
     """The example folder copied as a user would, brought up with the page's commands."""
     with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), "ailabguidetest", USERS) as up:
+        report.timing("minimal example: build and start (minimal-start)", up["up_seconds"])
         yield up
 
 
@@ -34,7 +35,7 @@ def users(stack):
     for name in USERS:
         user = hub.User(URL, name)
         user.login(minimal_example.trial_password())
-        user.start()
+        report.timing(f"spawn of {name}'s AI Lab (first start)", user.start())
         logged_in[name] = user
     return logged_in
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import pathlib
 import shutil
+import time
 from collections.abc import Callable, Iterator
 
 import docker
@@ -62,10 +63,11 @@ def running_copy(
         change(folder)
     env = {"COMPOSE_PROJECT_NAME": project, "HUB_PORT": str(port), "AI_LAB_NETWORK": network}
     url = f"http://127.0.0.1:{port}"
+    began = time.monotonic()
     try:
         compose.run_block(block("minimal-start"), folder, env)
         hub.wait_until_up(url)
-        yield {"folder": folder, "env": env, "url": url}
+        yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
         try:
             compose.run_block(block("minimal-cleanup"), folder, env, timeout=300)

@@ -15,6 +15,7 @@ _blocks: dict[str, object] = {}  # block id -> snippets.Block, in page order
 _checks: dict[str, list[dict]] = {}
 _counted: dict[str, set[str]] = {}
 _metrics: dict[str, float] = {}
+_timings: dict[str, float] = {}
 
 
 def register(block) -> None:
@@ -35,6 +36,11 @@ def count(measure: str, item: str) -> None:
 def metric(name: str, value: float) -> None:
     """Note a measured value, such as the MB the AI Lab image adds to its base."""
     _metrics[name] = value
+
+
+def timing(name: str, seconds: float) -> None:
+    """Note how long a phase took (a stand-in build, a spawn), for the report and the CI log."""
+    _timings[name] = round(seconds, 1)
 
 
 def _entry(block) -> dict:
@@ -73,7 +79,10 @@ def write() -> None:
     data = {
         "summary": summary(entries),
         "blocks": entries,
-        "base_images": [{"ref": b.ref, "origin": b.origin} for b in standins.seen()],
+        "base_images": [{"ref": b.ref, "origin": b.origin, "seconds": b.seconds} for b in standins.seen()],
+        "timings_seconds": _timings,
     }
+    if _timings:
+        standins.announce("Timings (s): " + ", ".join(f"{name} {value}" for name, value in _timings.items()))
     paths.BUILD.mkdir(parents=True, exist_ok=True)
     paths.REPORT.write_text(json.dumps(data, indent=2) + "\n")

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import docker
 import docker.errors
@@ -43,6 +44,7 @@ class BaseImage:
 
     ref: str
     origin: str  # "present", "pulled", "stand-in (built)", "stand-in (cached)"
+    seconds: float = 0.0  # how long making it available took
 
     @property
     def is_standin(self) -> bool:
@@ -74,6 +76,7 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
     """Make `ref` available locally: present, pulled, or built as a stand-in."""
     if ref in _seen:
         return _seen[ref]
+    began = time.monotonic()
     image = _local(client, ref)
     if image is not None:
         origin = "stand-in (cached)" if STANDIN_LABEL in (image.labels or {}) else "present"
@@ -90,10 +93,10 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
             )
             _build_standin(client, ref)
             origin = "stand-in (built)"
-    result = BaseImage(ref, origin)
+    result = BaseImage(ref, origin, round(time.monotonic() - began, 1))
     _seen[ref] = result
     if result.is_standin:
-        announce(f"STAND-IN in use: {ref}")
+        announce(f"STAND-IN in use: {ref} ({result.origin}, {result.seconds} s)")
     return result
 
 
