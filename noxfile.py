@@ -70,10 +70,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Build the site, then run every test against a real Docker engine."""
+    """Build the site, run every test against a real Docker engine, then build the site with the report."""
     install(session)
     build_site(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "--durations=12", *session.posargs)
+    build_site(session)  # now with the test report's summary on the testing page
 
 
 @nox.session(python=PYTHON)
@@ -81,3 +82,10 @@ def screenshots(session: nox.Session) -> None:
     """Regenerate the minimal example's screenshots with a real browser."""
     install(session)
     session.run("pytest", "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark spawns, image size, many users at once and the site build (needs Docker, about 15 min)."""
+    install(session)
+    session.run("python", "-m", "harness.bench", *session.posargs, env={"PYTHONPATH": "tests:docs/_ext"})

@@ -112,6 +112,7 @@ def test_hub_state_survives_down_and_up(users, stack):
     compose.run_block(minimal_example.block("minimal-start"), stack["folder"], stack["env"])
     hub.wait_until_up(URL)
     assert alice.model()["name"] == "alice", "the login cookie from before `down` no longer works"
+    assert "" not in alice.model()["servers"], "the page says the hub stops running servers when it stops"
     alice.start()
     response = alice.server("GET", "/contents/kept.txt?content=1")
     assert response.status_code == 200, response.text

@@ -33,9 +33,10 @@ c.JupyterHub.bind_url = "http://0.0.0.0:8000"
 # the AI Lab containers reach it by the service name (the default 127.0.0.1
 # is unreachable from another container).
 c.JupyterHub.hub_ip = "hub"
-# Database and cookie secret live on the hub-data volume, so users, their
-# servers and their logins survive `docker compose down` and `up`. The cookie
-# secret is generated on first start; no secret is in this folder or the image.
+# Database and cookie secret live on the hub-data volume, so users and their
+# logins survive `docker compose down` and `up` (the hub stops running servers
+# when it stops). The cookie secret is generated on first start; no secret is
+# in this folder or the image.
 c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/data/jupyterhub_cookie_secret"
 

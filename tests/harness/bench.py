@@ -23,6 +23,7 @@ import pathlib
 import platform
 import shutil
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -384,18 +385,30 @@ def password(start_block: str) -> str:
 # --- 1. Spawn latency ------------------------------------------------------------
 
 
+def log_in(user: hub.User, secret: str) -> None:
+    """Log in, and make sure that did not start the server: the spawn is timed from its request."""
+    user.login(secret)
+    if user.model().get("servers"):
+        raise hub.HubError(f"Logging in started {user.name}'s server; the spawn would not be timed from its request.")
+
+
+def escaped(name: str) -> str:
+    """A user name as DockerSpawner writes it into {username}: `bench-ailab` becomes `bench-2dailab`."""
+    return "".join(ch if ch in string.ascii_lowercase + string.digits else f"-{ord(ch):02x}" for ch in name)
+
+
 def spawn_latency(client: docker.DockerClient, secret: str, spawns: int) -> dict:
     """Start and stop one user per image, alternating; the first start of each creates its volume."""
     users = {"ai-lab": hub.User(URL, AI_LAB_USER), "bare": hub.User(URL, BARE_USER)}
     for user in users.values():
-        user.login(secret)
+        log_in(user, secret)
     first, samples, images = {}, {label: [] for label in users}, {}
     for run in range(spawns + 1):
         order = list(users.items()) if run % 2 == 0 else list(reversed(users.items()))
         for label, user in order:
             seconds = user.start(timeout=300)
             if run == 0:
-                images[label] = client.containers.get(f"{PREFIX}-{user.name}").image.tags
+                images[label] = client.containers.get(f"{PREFIX}-{escaped(user.name)}").image.tags
                 first[label] = round(seconds, 3)
             else:
                 samples[label].append(round(seconds, 3))
@@ -443,7 +456,7 @@ def concurrency_round(client: docker.DockerClient, secret: str, count: int, firs
     """`count` new users ask for their servers at the same moment."""
     users = [hub.User(URL, f"bench-{first + i:02d}") for i in range(count)]
     for user in users:
-        user.login(secret)
+        log_in(user, secret)
     poll = max(1.0, count / 10)  # about 10 requests a second to the hub, whatever the count
     go = threading.Event()
     with ThreadPoolExecutor(max_workers=count) as pool:
@@ -499,7 +512,8 @@ def concurrency(client: docker.DockerClient, secret: str, started: float, counts
         if rounds:
             # Spawning and stopping grow about linearly with the count on a fixed number of cores.
             last = rounds[-1]
-            estimate = (last["all_ready_seconds"] or 300) + last["stop_seconds"] + 15
+            ready = last["all_ready_seconds"] or max(last["per_user_seconds"], default=300)
+            estimate = ready + last["stop_seconds"] + 15
             estimate *= count / last["users"]
             left = BUDGET - RESERVE - (time.monotonic() - started)
             if estimate > left:

@@ -53,9 +53,9 @@ def running_copy(
     `port` and `network` are the example's HUB_PORT and AI_LAB_NETWORK knobs,
     so a second copy (a benchmark, say) can run beside the first.
 
-    Cleanup runs the page's `minimal-cleanup` block, then removes whatever a
-    failed step may have left: the users' containers and volumes, the hub's
-    volume and the network.
+    Cleanup removes the users' containers, runs the page's `minimal-cleanup`
+    block, then removes whatever a failed step may have left: the users'
+    volumes, the hub's volume and the network.
     """
     folder = scratch / "minimal"
     shutil.copytree(paths.MINIMAL, folder)
@@ -69,12 +69,13 @@ def running_copy(
         hub.wait_until_up(url)
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
+        # Users' containers first: a kept one (remove=False) would hold its volume.
+        compose.remove_leftovers(client, containers=[f"ai-lab-{user}" for user in users])
         try:
             compose.run_block(block("minimal-cleanup"), folder, env, timeout=300)
         finally:
             compose.remove_leftovers(
                 client,
-                containers=[f"ai-lab-{user}" for user in users],
                 volumes=[f"ai-lab-notebooks-{user}" for user in users] + [f"{project}_hub-data"],
                 networks=[network],
             )
