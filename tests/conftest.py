@@ -20,6 +20,14 @@ from harness import engine, examples, report, standins  # noqa: E402
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: needs a real Docker engine (builds images, starts containers)")
+    capture = config.pluginmanager.getplugin("capturemanager")
+
+    def past_the_capture(text: str) -> None:
+        """Stand-in banners show live in the test output, not only when a test fails."""
+        with capture.global_and_fixture_disabled():
+            print(text, flush=True)
+
+    standins.announcer = past_the_capture
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -59,10 +59,18 @@ def seen() -> list[BaseImage]:
     return list(_seen.values())
 
 
+def _print_to_stderr(text: str) -> None:
+    print(text, file=sys.__stderr__, flush=True)
+
+
+# Where announcements go; under pytest, conftest.py points this past the output capture.
+announcer = _print_to_stderr
+
+
 def announce(message: str) -> None:
-    """Print to the real stderr, past pytest's capture, so it cannot be missed."""
+    """Say something nobody may miss (a stand-in is in use), framed by a bar."""
     bar = "!" * 78
-    print(f"\n{bar}\n{message}\n{bar}", file=sys.__stderr__, flush=True)
+    announcer(f"\n{bar}\n{message}\n{bar}")
 
 
 def _local(client: docker.DockerClient, ref: str):

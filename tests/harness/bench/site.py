@@ -1,0 +1,68 @@
+"""The project's own loop: how long the site takes to build, and the test suite to run."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+from .. import minimal_example, paths, snippets
+from .common import PREFIX, log, spread, timed
+
+# --- 4. The project's own loop: the site build ----------------------------------
+
+
+def site_build(repeats: int) -> tuple[dict, str]:
+    """Cold and warm sphinx-build of the site into temp dirs; also return the minimal-start block."""
+    cold, warm, start_block = [], [], ""
+    for run in range(repeats):
+        with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-site-") as tmp:
+            command = [sys.executable, "-m", "sphinx", "-c", ".", "-d", f"{tmp}/doctrees", "docs", f"{tmp}/html"]
+            command += ["-b", "html", "-W", "--keep-going", "-n", "-q"]
+            cold.append(timed(command, paths.ROOT))
+            warm.append(timed(command, paths.ROOT))
+            log(f"site build {run + 1}/{repeats}: cold {cold[-1]:.1f} s, warm {warm[-1]:.1f} s")
+            if not start_block:
+                # The block as this build parsed it, not from docs/_build, which the tests may be rewriting.
+                found = [
+                    b.text
+                    for b in snippets.collect(pathlib.Path(tmp) / "doctrees")
+                    if b.page == minimal_example.PAGE and b.name == "minimal-start"
+                ]
+                assert len(found) == 1, f"{minimal_example.PAGE} must have one block named minimal-start"
+                start_block = found[0]
+    result = {
+        "command": "sphinx-build -c . -d <tmp>/doctrees docs <tmp>/html -b html -W --keep-going -n -q",
+        "cold_seconds": [round(s, 3) for s in cold],
+        "warm_seconds": [round(s, 3) for s in warm],
+        "cold": spread(cold),
+        "warm": spread(warm),
+    }
+    return result, start_block
+
+
+def suite_time(skip: bool) -> dict:
+    """Run the whole test suite once, images cached, the way `nox -s tests` runs it; time it.
+
+    Runs before the bench starts anything, so the two never share the engine.
+    """
+    if skip:
+        return {"seconds": None, "passed": None, "note": "not measured (--quick)"}
+    build = [sys.executable, "-m", "sphinx", "-c", ".", "-d", "docs/_build/doctrees", "docs", "docs/_build/html"]
+    subprocess.run([*build, "-b", "html", "-q"], cwd=paths.ROOT, check=True)
+    began = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=paths.ROOT,
+        env={**os.environ, "CI": "true"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = round(time.monotonic() - began, 1)
+    tail = result.stdout.strip().splitlines()[-1:] or [""]
+    log(f"test suite: {seconds} s, {tail[0]}")
+    return {"seconds": seconds, "passed": result.returncode == 0, "outcome": tail[0], "note": "pytest, images cached"}
