@@ -1,7 +1,7 @@
 """Benchmarks of the guide: spawn latency, image overhead, many users at once, the site build.
 
 Run with `nox -s bench` (or `python -m harness.bench` with tests/ and docs/_ext
-on sys.path). It needs the Docker engine, takes about 15 minutes on 2 cores,
+on sys.path). It needs the Docker engine, takes about 20 minutes on 2 cores,
 prints the figures as a table and writes docs/_static/bench/results.json,
 which the Benchmarks page plots when the site is built.
 

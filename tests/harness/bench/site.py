@@ -65,4 +65,7 @@ def suite_time(skip: bool) -> dict:
     seconds = round(time.monotonic() - began, 1)
     tail = result.stdout.strip().splitlines()[-1:] or [""]
     log(f"test suite: {seconds} s, {tail[0]}")
+    if result.returncode != 0:
+        failures = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        log("test suite failures:\n" + "\n".join(failures or result.stdout.splitlines()[-40:]))
     return {"seconds": seconds, "passed": result.returncode == 0, "outcome": tail[0], "note": "pytest, images cached"}
