@@ -18,8 +18,9 @@ def required(name: str) -> str:
 
 
 # --- Login: a trial on this machine only -------------------------------------
-# Any user name with one shared password (at least 8 characters). Acceptable only because the login
-# page is published on 127.0.0.1; see the production notes before sharing it.
+# Any user name with one shared password (at least 8 characters). Acceptable
+# only because the login page is published on 127.0.0.1: do not share this hub
+# beyond this machine without a real authenticator (see the limitations page).
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = required("TRIAL_PASSWORD")
 # Since JupyterHub 5 nobody may log in unless allowed; in this trial, everyone.
