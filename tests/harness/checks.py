@@ -229,41 +229,23 @@ def build(client: docker.DockerClient, example: str, dockerfile: str, context=No
     """Build an example's Dockerfile (examples.build, with the .env pins); a failure is remembered.
 
     Builds are cached by Docker, so building again is cheap; it also guards against
-    another process removing an image this session built earlier. A Dockerfile
-    the engine cannot even parse fails with the engine's message, like a failed step.
+    another process removing an image this session built earlier.
     """
     key = (example, dockerfile)
     if context is None and isinstance(_built.get(key), Exception):
         raise _built[key]
     try:
-        image = examples.build(client, example, dockerfile, context=context)
-    except docker.errors.APIError as exc:
-        failure = examples.BuildFailed(f"{example}/{dockerfile} does not build: {exc.explanation or exc}")
-        if context is None:
-            _built[key] = failure
-        raise failure from exc
+        return examples.build(client, example, dockerfile, context=context)
     except examples.BuildFailed as exc:
         if context is None:
             _built[key] = exc
         raise
-    return image
 
 
 def build_folder(client: docker.DockerClient, folder: pathlib.Path, dockerfile: str):
     """Build a Dockerfile of any example-like folder with that folder's own .env pins."""
     pins = env_pins((folder / ".env").read_text())
-    try:
-        image, _ = client.images.build(
-            path=str(folder),
-            dockerfile=dockerfile,
-            buildargs=pins,
-            rm=True,
-            forcerm=True,
-        )
-    except docker.errors.BuildError as exc:
-        log = "".join(chunk.get("stream", "") + chunk.get("error", "") for chunk in exc.build_log)
-        raise examples.BuildFailed(f"{folder.name}/{dockerfile} does not build: {exc.msg}\n{log[-3000:]}") from exc
-    return image
+    return examples.build(client, folder.name, dockerfile, context=folder, buildargs=pins)
 
 
 def _docker_build(block: Block, client: docker.DockerClient) -> str:

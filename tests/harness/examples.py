@@ -31,14 +31,26 @@ def base_image_refs(example: str) -> list[str]:
     return refs
 
 
-def build(client: docker.DockerClient, example: str, dockerfile: str, tag: str | None = None, context=None):
-    """Build one Dockerfile of an example with the pins as build arguments."""
+def build(
+    client: docker.DockerClient,
+    example: str,
+    dockerfile: str,
+    *,
+    tag: str | None = None,
+    context=None,
+    buildargs: dict[str, str] | None = None,
+):
+    """Build one Dockerfile of an example with the pins as build arguments.
+
+    `context` and `buildargs` build a changed copy of the example instead
+    (its folder and the pins of its own .env).
+    """
     context = context or paths.EXAMPLES / example
     try:
         image, _ = client.images.build(
             path=str(context),
             dockerfile=dockerfile,
-            buildargs=versions.pins(example),
+            buildargs=versions.pins(example) if buildargs is None else buildargs,
             tag=tag,
             rm=True,
             forcerm=True,
