@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -29,10 +30,8 @@ def compose_command() -> str:
 
 def run_block(commands: str, folder: pathlib.Path, env: dict[str, str] | None = None, timeout: float = 1800) -> str:
     """Run a page's shell block with bash in `folder`; fail with its output if a line fails."""
-    script = "\n".join(
-        line.replace("docker compose ", compose_command() + " ", 1) if line.startswith("docker compose ") else line
-        for line in commands.splitlines()
-    )
+    # Wherever it starts a command: at a line's start, indented in a loop, after `;`, `&&` or `$(`.
+    script = re.sub(r"(?<![\w./-])docker compose ", compose_command() + " ", commands)
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         check=False,

@@ -25,6 +25,8 @@ def base_image_refs(example: str) -> list[str]:
     pins = versions.pins(example)
     refs = []
     for name in DOCKERFILES:
+        if not (paths.EXAMPLES / example / name).exists():  # production builds its AI Lab image from minimal/
+            continue
         text = (paths.EXAMPLES / example / name).read_text()
         for ref in re.findall(r"^FROM\s+(\S+)", text, re.M):
             refs.append(re.sub(r"\$\{(\w+)\}", lambda m: pins[m.group(1)], ref))

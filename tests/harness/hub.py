@@ -30,13 +30,13 @@ class HubError(AssertionError):
     """The hub did not do what the guide says it does."""
 
 
-def wait_until_up(url: str, timeout: float = 120) -> None:
-    """Wait until the hub answers on its public URL."""
+def wait_until_up(url: str, timeout: float = 120, verify: bool | str = True) -> None:
+    """Wait until the hub answers on its public URL (`verify`: the CA bundle for HTTPS)."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         try:
-            response = requests.get(f"{url}/hub/api/", timeout=5)
+            response = requests.get(f"{url}/hub/api/", timeout=5, verify=verify)
             if response.ok:
                 return
             last = f"HTTP {response.status_code}"
@@ -49,10 +49,16 @@ def wait_until_up(url: str, timeout: float = 120) -> None:
 class User:
     """One person using the hub through a browser-like session."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, verify: bool | str = True) -> None:
+        """`verify` is the CA bundle that signed an HTTPS hub's certificate (requests' `verify`)."""
         self.url = url
         self.name = name
         self.session = requests.Session()
+        self.session.verify = verify
+        if isinstance(verify, str):
+            # requests lets REQUESTS_CA_BUNDLE from the environment win over a session's
+            # own bundle; the hub's self-signed certificate must be the one trusted.
+            self.session.trust_env = False
 
     def xsrf(self, path: str = "/hub/") -> str:
         """The xsrf cookie that the hub or a single-user server set for this path."""
@@ -76,6 +82,40 @@ class User:
         if "jupyterhub-session-id" not in self.session.cookies:
             raise HubError(f"Login as {self.name} failed: HTTP {response.status_code} at {response.url}")
         return response
+
+    def login_error(self, password: str) -> str:
+        """Submit the login form with a login that must fail; return the error the page shows."""
+        form = self.session.get(f"{self.url}/hub/login", timeout=30)
+        form.raise_for_status()
+        response = self.session.post(
+            f"{self.url}/hub/login",
+            data={"username": self.name, "password": password, "_xsrf": self.xsrf()},
+            allow_redirects=False,
+            timeout=60,
+        )
+        match = re.search(r'class="login_error"[^>]*>(.*?)</', response.text, re.S)
+        if "jupyterhub-session-id" in self.session.cookies or not match:
+            raise HubError(f"Login as {self.name} did not fail with a message: HTTP {response.status_code}")
+        return " ".join(match.group(1).split())
+
+    def sign_up(self, password: str) -> str:
+        """Fill in NativeAuthenticator's sign-up form; return the message the page shows."""
+        self.session.get(f"{self.url}/hub/signup", timeout=30).raise_for_status()
+        response = self.session.post(
+            f"{self.url}/hub/signup",
+            data={
+                "username": self.name,
+                "signup_password": password,
+                "signup_password_confirmation": password,
+                "_xsrf": self.xsrf(),
+            },
+            timeout=60,
+        )
+        response.raise_for_status()
+        match = re.search(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', response.text, re.S)
+        if not match:
+            raise HubError(f"The sign-up page shows no message: HTTP {response.status_code}\n{response.text[:1000]}")
+        return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         """Call the hub's REST API as this user (cookie plus xsrf header)."""
@@ -144,9 +184,12 @@ class User:
 
     def _execute(self, kernel: str, code: str, timeout: float) -> str:
         parsed = urlparse(self.url)
-        ws_url = f"ws://{parsed.netloc}/user/{self.name}/api/kernels/{kernel}/channels"
+        scheme = "wss" if parsed.scheme == "https" else "ws"
+        ws_url = f"{scheme}://{parsed.netloc}/user/{self.name}/api/kernels/{kernel}/channels"
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
-        socket = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=self.url)
+        verify = self.session.verify
+        sslopt = {"ca_certs": verify} if isinstance(verify, str) else {}
+        socket = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=self.url, sslopt=sslopt)
         msg_id = uuid.uuid4().hex
         socket.send(
             json.dumps(

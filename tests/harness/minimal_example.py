@@ -6,27 +6,23 @@ what they prove is what the page tells a user to do.
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
-import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import docker
 
-from . import compose, hub, paths, snippets
+from . import deployment
 
 PAGE = "minimal-example.md"
 URL = "http://127.0.0.1:8000"
 NETWORK = "ai-lab-minimal"
 PASSWORD_LINE_PREFIX = "export TRIAL_PASSWORD="
+SCENARIO = deployment.Scenario("minimal", PAGE, "minimal-start", "minimal-cleanup", NETWORK)
 
 
 def block(name: str, page: str = PAGE) -> str:
-    """The text of the one block with this :name: on a page."""
-    found = [b for b in snippets.collect() if b.page == page and b.name == name]
-    assert len(found) == 1, f"{page} must have exactly one block named {name!r}, found {len(found)}"
-    return found[0].text
+    """The text of the one block with this :name: on a page (the minimal example's by default)."""
+    return deployment.block(name, page)
 
 
 def trial_password(start_block: str | None = None) -> str:
@@ -41,7 +37,6 @@ def trial_password(start_block: str | None = None) -> str:
     raise AssertionError(f"The minimal-start block no longer sets TRIAL_PASSWORD with `{PASSWORD_LINE_PREFIX}`.")
 
 
-@contextlib.contextmanager
 def running_copy(
     client: docker.DockerClient,
     scratch: pathlib.Path,
@@ -51,35 +46,6 @@ def running_copy(
     change: Callable[[pathlib.Path], None] | None = None,
     port: int = 8000,
     network: str = NETWORK,
-) -> Iterator[dict]:
-    """Copy the folder (optionally changed), start it with `minimal-start`, always clean up.
-
-    `port` and `network` are the example's HUB_PORT and AI_LAB_NETWORK knobs,
-    so a second copy (a benchmark, say) can run beside the first.
-
-    Cleanup removes the users' containers, runs the page's `minimal-cleanup`
-    block, then removes whatever a failed step may have left: the users'
-    volumes, the hub's volume and the network.
-    """
-    folder = scratch / "minimal"
-    shutil.copytree(paths.MINIMAL, folder)
-    if change:
-        change(folder)
-    env = {"COMPOSE_PROJECT_NAME": project, "HUB_PORT": str(port), "AI_LAB_NETWORK": network}
-    url = f"http://127.0.0.1:{port}"
-    began = time.monotonic()
-    try:
-        compose.run_block(block("minimal-start"), folder, env)
-        hub.wait_until_up(url)
-        yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
-    finally:
-        # Users' containers first: a kept one (remove=False) would hold its volume.
-        compose.remove_leftovers(client, containers=[f"ai-lab-{user}" for user in users])
-        try:
-            compose.run_block(block("minimal-cleanup"), folder, env, timeout=300)
-        finally:
-            compose.remove_leftovers(
-                client,
-                volumes=[f"ai-lab-notebooks-{user}" for user in users] + [f"{project}_hub-data"],
-                networks=[network],
-            )
+):
+    """The minimal example copied (optionally changed) and started with `minimal-start`; see deployment."""
+    return deployment.running_copy(client, scratch, SCENARIO, project, users, change=change, port=port, network=network)
