@@ -23,12 +23,18 @@ SPHINX = ["sphinx-build", "-c", ".", "-d", f"{BUILD}/doctrees", "docs"]
 
 
 def install(session: nox.Session) -> None:
-    pins = versions.pins("minimal")
+    pins, production = versions.pins("minimal"), versions.pins("production")
     session.install(
         "-r",
         "docs/requirements.txt",
         f"jupyterhub=={pins['JUPYTERHUB_VERSION']}",
         f"dockerspawner=={pins['DOCKERSPAWNER_VERSION']}",
+        # The production hub's plugins, so the config checks know their traits.
+        f"jupyterhub-nativeauthenticator=={production['NATIVEAUTHENTICATOR_VERSION']}",
+        f"oauthenticator=={production['OAUTHENTICATOR_VERSION']}",
+        f"jupyterhub-idle-culler=={production['IDLE_CULLER_VERSION']}",
+        # KubeSpawner as the Kubernetes example's chart bundles it, for its trait checks.
+        f"jupyterhub-kubespawner=={versions.pins('kubernetes')['KUBESPAWNER_VERSION']}",
     )
 
 

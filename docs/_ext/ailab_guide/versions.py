@@ -26,5 +26,7 @@ def pins(example: str = "minimal") -> dict[str, str]:
 def substitutions() -> dict[str, str]:
     """MyST substitutions such as {{ jupyterhub_version }} for the pages."""
     values = {key.lower(): value for key, value in pins().items()}
+    for key, value in pins("production").items():  # the production example's extra packages
+        values.setdefault(key.lower(), value)
     values["build_python_version"] = platform.python_version()
     return values

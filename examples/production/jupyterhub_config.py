@@ -1,0 +1,152 @@
+"""JupyterHub configuration for a team: HTTPS, accounts approved by an admin, limits, idle culling.
+
+Values that differ per installation come from the environment, which
+docker-compose.yml sets; everything else is fixed here with the reason for it.
+"""
+
+import os
+import sys
+
+c = get_config()  # noqa: F821 (JupyterHub provides get_config when it loads this file)
+
+
+def required(name: str) -> str:
+    """Read a setting from the environment, or stop with a message naming it."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise SystemExit(f"jupyterhub_config.py: set the environment variable {name} (see the production page).")
+    return value
+
+
+# --- Who may log in ----------------------------------------------------------
+# The admin manages users on the admin page and approves sign-ups.
+c.Authenticator.admin_users = {required("HUB_ADMIN")}
+# Everyone who passes the authenticator may use the hub: the authenticator
+# itself decides who that is (an approved account, or a member of a group).
+c.Authenticator.allow_all = True
+
+if os.environ.get("HUB_LOGIN", "native") == "native":
+    # [native-login]
+    # Accounts kept by the hub: people sign up at /hub/signup, and an admin
+    # approves each account at /hub/authorize before it can log in.
+    from nativeauthenticator import NativeAuthenticator
+    from nativeauthenticator.handlers import LoginHandler
+
+    # [statsd-workaround]
+    # nativeauthenticator 1.3.0 times each login with `self.statsd`, which
+    # JupyterHub 6 removed: every login fails with HTTP 500. Until a release
+    # fixes it, its login page gets a timer that does nothing.
+    class NoTimer:
+        """Stands in for the statsd client JupyterHub 6 no longer has."""
+
+        def timer(self, name):
+            return self
+
+        def start(self):
+            return self
+
+        def stop(self, send=True):
+            pass
+
+    class NativeLoginHandler(LoginHandler):
+        statsd = NoTimer()
+
+    class NativeAuthenticatorForHub6(NativeAuthenticator):
+        def get_handlers(self, app):
+            handlers = super().get_handlers(app)
+            return [(url, NativeLoginHandler if h is LoginHandler else h) for url, h in handlers]
+
+    # [statsd-workaround-end]
+    c.JupyterHub.authenticator_class = NativeAuthenticatorForHub6
+    c.NativeAuthenticator.open_signup = False
+    c.NativeAuthenticator.minimum_password_length = 12
+    c.NativeAuthenticator.check_common_password = True
+    # Five wrong passwords in a row lock an account for ten minutes.
+    c.NativeAuthenticator.allowed_failed_logins = 5
+    c.NativeAuthenticator.seconds_before_next_try = 600
+    # [native-login-end]
+else:
+    # [oidc-login]
+    # Log in with your organisation's OpenID Connect provider instead.
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    c.GenericOAuthenticator.login_service = required("OIDC_PROVIDER_NAME")
+    c.GenericOAuthenticator.authorize_url = required("OIDC_AUTHORIZE_URL")
+    c.GenericOAuthenticator.token_url = required("OIDC_TOKEN_URL")
+    c.GenericOAuthenticator.userdata_url = required("OIDC_USERINFO_URL")
+    c.GenericOAuthenticator.oauth_callback_url = f"{required('HUB_PUBLIC_URL')}/hub/oauth_callback"
+    c.GenericOAuthenticator.client_id = required("OIDC_CLIENT_ID")
+    c.GenericOAuthenticator.client_secret = required("OIDC_CLIENT_SECRET")
+    c.GenericOAuthenticator.scope = ["openid", "profile", "email", "groups"]
+    c.GenericOAuthenticator.username_claim = "preferred_username"
+    c.GenericOAuthenticator.enable_pkce = True
+    # Only members of this provider group get an AI Lab; the admin group runs the hub.
+    # The groups come from the `groups` claim of the provider's user info.
+    c.GenericOAuthenticator.allow_all = False
+    c.GenericOAuthenticator.manage_groups = True
+    c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
+    c.GenericOAuthenticator.allowed_groups = {required("OIDC_USERS_GROUP")}
+    c.GenericOAuthenticator.admin_groups = {required("OIDC_ADMINS_GROUP")}
+    # [oidc-login-end]
+
+# --- HTTPS ---------------------------------------------------------------------
+# The proxy terminates TLS itself. Certificate and key come from files that
+# compose mounts as secrets; they are never part of the image or this folder.
+c.JupyterHub.bind_url = "https://0.0.0.0:8443"
+c.JupyterHub.ssl_cert = "/run/secrets/tls_cert"
+c.JupyterHub.ssl_key = "/run/secrets/tls_key"
+
+# --- The hub and its state -----------------------------------------------------
+# AI Lab containers reach the hub API by the service name on the user network.
+c.JupyterHub.hub_ip = "hub"
+# Database and cookie secret live on the hub-data volume; the cookie secret is
+# generated on first start.
+c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/data/jupyterhub_cookie_secret"
+# A hub restart (an upgrade, a changed setting) leaves users' servers running:
+# the restarted hub finds them in its database and routes to them again.
+c.JupyterHub.cleanup_servers = False
+
+# --- Idle servers are stopped ------------------------------------------------------
+# jupyterhub-idle-culler runs as a service of the hub, with only the rights it
+# needs, and stops servers nobody has used for IDLE_TIMEOUT seconds. Their
+# notebooks stay on the users' volumes.
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={int(required('IDLE_TIMEOUT'))}"],
+    }
+]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
+
+# --- One AI Lab container per user ---------------------------------------------------
+c.JupyterHub.spawner_class = "docker"
+c.DockerSpawner.image = required("AI_LAB_IMAGE")
+# Compose builds the image before the hub starts, so no user waits for a pull
+# of the large AI Lab image (see "Pre-pull" on the production page).
+c.DockerSpawner.pull_policy = "never"
+c.DockerSpawner.network_name = required("DOCKER_NETWORK_NAME")
+# Containers are disposable; the notebooks live on the user's volume.
+c.DockerSpawner.remove = True
+c.DockerSpawner.name_template = "ai-lab-{username}"
+c.DockerSpawner.volumes = {"ai-lab-notebooks-{username}": "/home/jupyter/notebooks"}
+c.DockerSpawner.notebook_dir = "/home/jupyter/notebooks"
+c.DockerSpawner.default_url = "/lab/tree/start.ipynb"
+c.DockerSpawner.start_timeout = 300
+c.DockerSpawner.http_timeout = 120
+# Each user gets at most this much memory and CPU, so one heavy notebook
+# cannot starve the others on the host.
+c.DockerSpawner.mem_limit = required("USER_MEM_LIMIT")
+c.DockerSpawner.cpu_limit = float(required("USER_CPU_LIMIT"))
+# Least privilege: no Linux capabilities, no privilege gain through sudo, and
+# a cap on processes so a runaway fork cannot exhaust the host.
+c.DockerSpawner.extra_host_config = {
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges:true"],
+    "pids_limit": 1024,
+}

@@ -1,0 +1,95 @@
+"""The production config without Docker: both ways to log in load and name only real traits.
+
+The OpenID Connect branch cannot be run here (no identity provider), so this
+is where it is proven as far as it can be: every setting is a trait of the
+installed oauthenticator and takes its value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import types
+
+import pytest
+from ailab_guide import hubconfig, versions
+from harness import checks, deployment, paths
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator.handlers import LoginHandler
+
+CONFIG = paths.EXAMPLES / "production" / "jupyterhub_config.py"
+PAGE = "production.md"
+
+
+def quote(name: str) -> str:
+    return deployment.block(name, PAGE).strip()
+
+
+def load(**overrides: str):
+    env = {**hubconfig.compose_environment("production"), **overrides}
+    return hubconfig.load(CONFIG, env)
+
+
+def test_native_login_is_the_default():
+    config = load()
+    assert issubclass(config.JupyterHub.authenticator_class, NativeAuthenticator)
+    assert config.NativeAuthenticator.open_signup is False, "sign-ups must wait for an admin"
+    checks.check_config(config)
+
+
+def test_nativeauthenticator_still_needs_the_statsd_workaround():
+    """The page says nativeauthenticator's login fails on JupyterHub 6 without the workaround: reproduce it.
+
+    When this fails, a release has fixed it: remove the workaround from the
+    config and the page.
+    """
+    handler = LoginHandler.__new__(LoginHandler)  # the login page's handler, without a running hub
+    handler.request = types.SimpleNamespace(arguments={})
+    with pytest.raises(AttributeError) as caught:
+        asyncio.run(handler.post())
+    assert str(caught.value) == quote("production-statsd-error").split("AttributeError: ", 1)[1]
+    assert "class NativeLoginHandler(LoginHandler)" in quote("production-statsd-workaround")
+    workaround = load().JupyterHub.authenticator_class
+    handlers = dict(workaround.get_handlers(workaround.__new__(workaround), app=None))
+    assert handlers["/login"].statsd.timer("login.authenticate").start().stop() is None
+
+
+def test_the_openid_connect_branch_names_only_real_traits():
+    config = load(HUB_LOGIN="oidc", HUB_PUBLIC_URL="https://hub.example.com")
+    assert config.JupyterHub.authenticator_class == "generic-oauth"
+    assert config.GenericOAuthenticator.oauth_callback_url == "https://hub.example.com/hub/oauth_callback"
+    checks.check_config(config)
+
+
+def test_the_page_shows_exactly_the_openid_connect_branch():
+    """The page includes the branch between its markers; moved markers would show the wrong lines."""
+    shown = deployment.block("production-oidc", PAGE)
+    assert shown.startswith("# Log in with"), shown[:80]
+    assert 'c.JupyterHub.authenticator_class = "generic-oauth"' in shown
+    assert "NativeAuthenticator" not in shown and "[oidc-login" not in shown
+
+
+@pytest.mark.parametrize("variable", ["HUB_ADMIN", "IDLE_TIMEOUT", "USER_MEM_LIMIT"])
+def test_a_missing_setting_stops_the_hub_with_its_name(variable):
+    with pytest.raises(SystemExit, match=variable):
+        load(**{variable: ""})
+
+
+def test_the_checks_use_the_versions_the_example_pins():
+    """The trait checks and the reference read the installed packages: they must be the pinned ones."""
+    pins = versions.pins("production")
+    for package, key in [
+        ("jupyterhub", "JUPYTERHUB_VERSION"),
+        ("dockerspawner", "DOCKERSPAWNER_VERSION"),
+        ("jupyterhub-nativeauthenticator", "NATIVEAUTHENTICATOR_VERSION"),
+        ("oauthenticator", "OAUTHENTICATOR_VERSION"),
+        ("jupyterhub-idle-culler", "IDLE_CULLER_VERSION"),
+    ]:
+        assert importlib.metadata.version(package) == pins[key], f"{package}: install with nox (noxfile.install)"
+
+
+def test_both_examples_pin_the_same_versions_where_they_share_them():
+    """Both build the users' image from one Dockerfile; different pins would give two images under one recipe."""
+    minimal, production = versions.pins("minimal"), versions.pins("production")
+    for key in minimal:
+        assert production.get(key) == minimal[key], f"{key} differs between minimal/.env and production/.env"

@@ -1,0 +1,197 @@
+"""The production example, end to end, with the commands of its page, in the page's order.
+
+A copy of examples/ is started with a throw-away self-signed certificate. The
+admin and a user sign up through the forms, the admin approves the user, who
+logs in over HTTPS (trusting only that certificate), gets an AI Lab and runs
+code. Then the operations of the page run against that user's server: limits,
+a hub restart, a container killed from outside, backup and restore, the
+upgrade commands, and the idle culler. The user's notebook must survive each.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import docker.errors
+import pytest
+import requests
+from harness import compose, deployment, hub, report
+
+PAGE = "production.md"
+SCENARIO = deployment.Scenario(
+    "production", PAGE, "production-start", "production-uninstall", "ai-lab-production", scheme="https"
+)
+PROJECT = "ailabguideprod"
+PORT = 8443
+USER = "ada"  # the name the page's restore block and messages use
+PASSWORD = "a-long-test-passphrase-for-ada"
+NOTEBOOK = "kept-in-production.txt"
+
+
+def block(name: str) -> str:
+    return deployment.block(name, PAGE)
+
+
+def quote(name: str) -> str:
+    return block(name).strip()
+
+
+def admin_name() -> str:
+    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("production-settings"))
+    assert match, "production-settings no longer sets HUB_ADMIN"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, base_images, tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("production")
+    certificate = scratch / "examples" / "production" / "secrets" / "tls.crt"
+
+    def set_up(folder):  # the page's steps before the start
+        compose.run_block(block("production-certificate"), folder)
+        compose.run_block(block("production-settings"), folder)
+
+    with deployment.running_copy(
+        docker_client,
+        scratch,
+        SCENARIO,
+        PROJECT,
+        (admin_name(), USER),
+        port=PORT,
+        prepare=set_up,
+        verify=str(certificate),
+    ) as up:
+        up["verify"] = str(certificate)
+        report.timing("production example: build and start (production-start)", up["up_seconds"])
+        yield up
+
+
+def person(stack, name: str) -> hub.User:
+    return hub.User(stack["url"], name, verify=stack["verify"])
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    admin = person(stack, admin_name())
+    assert admin.sign_up(PASSWORD + "-admin") == quote("production-admin-signup")
+    admin.login(PASSWORD + "-admin")
+    return admin
+
+
+@pytest.fixture(scope="module")
+def ada(stack, admin):
+    """The user signs up, is refused until approved, then logs in and starts her AI Lab."""
+    ada = person(stack, USER)
+    assert ada.sign_up(PASSWORD) == quote("production-user-signup")
+    assert ada.login_error(PASSWORD) == quote("production-not-approved")
+    response = admin.session.get(f"{stack['url']}/hub/authorize/{USER}", timeout=30)
+    assert response.status_code == 200, f"approving {USER}: HTTP {response.status_code}"
+    ada.login(PASSWORD)
+    report.timing("production example: first spawn over HTTPS", ada.start())
+    ada.run_code(f"open({NOTEBOOK!r}, 'w').write('my work')")
+    return ada
+
+
+def notebook_is_there(user: hub.User) -> None:
+    response = user.server("GET", f"/contents/{NOTEBOOK}?content=1")
+    assert response.status_code == 200, f"{NOTEBOOK} is gone: HTTP {response.status_code}"
+    assert response.json()["content"] == "my work"
+
+
+def run(stack, name: str, **env: str) -> str:
+    return compose.run_block(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
+
+
+def container(client, name: str = USER):
+    return client.containers.get(f"ai-lab-{name}")
+
+
+def wait_until_stopped(user: hub.User, timeout: float) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if "" not in user.model()["servers"]:
+            return time.monotonic() - began
+        time.sleep(2)
+    raise AssertionError(f"the hub still lists {user.name}'s server after {timeout:.0f} s")
+
+
+def test_the_user_runs_code_over_https(ada):
+    output = ada.run_code("import exasol.nb_connector, getpass; print(getpass.getuser())")
+    assert output.strip() == "jupyter"
+    notebook_is_there(ada)
+
+
+def test_plain_http_gets_no_hub(stack, ada):
+    """The port speaks TLS only: a plain HTTP request gets no page at all."""
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{PORT}/hub/login", timeout=10)
+
+
+def test_only_the_admin_may_approve(stack, ada):
+    response = ada.session.get(f"{stack['url']}/hub/authorize", timeout=30)
+    assert response.status_code == 403, f"{USER} opened the approval page: HTTP {response.status_code}"
+
+
+def test_limits_show_in_docker_inspect(stack, ada):
+    assert run(stack, "production-inspect-limits").strip() == quote("production-limits-output")
+
+
+def test_the_users_container_has_no_privileges(docker_client, ada):
+    attrs = container(docker_client).attrs
+    assert attrs["Config"]["User"] == "jupyter"
+    assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in attrs["HostConfig"]["SecurityOpt"]
+    assert not any("docker.sock" in mount["Source"] for mount in attrs["Mounts"])
+    assert not any(bindings for bindings in (attrs["NetworkSettings"]["Ports"] or {}).values())
+
+
+def test_a_hub_restart_keeps_the_server_running(stack, docker_client, ada):
+    before = container(docker_client).id
+    run(stack, "production-restart")
+    hub.wait_until_up(stack["url"], verify=stack["verify"])
+    assert container(docker_client).id == before, "the restart replaced the user's container"
+    assert ada.model()["servers"][""]["ready"], "the hub lost the running server"
+    notebook_is_there(ada)
+    assert ada.run_code("print(6 * 7)").strip() == "42"
+
+
+def test_a_container_killed_from_outside_is_noticed_and_starts_again(docker_client, ada):
+    container(docker_client).kill()
+    report.timing("production example: hub notices a killed container", wait_until_stopped(ada, timeout=120))
+    with pytest.raises(docker.errors.NotFound):  # remove = True: the engine removed it
+        container(docker_client)
+    ada.start()
+    notebook_is_there(ada)
+
+
+def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
+    run(stack, "production-backup")
+    hub.wait_until_up(stack["url"], verify=stack["verify"])
+    backups = stack["folder"] / "backups"
+    assert (backups / "hub-data.tar.gz").stat().st_size > 0
+    assert (backups / f"ai-lab-notebooks-{USER}.tar.gz").stat().st_size > 0
+    assert ada.server("DELETE", f"/contents/{NOTEBOOK}").status_code == 204
+    ada.stop()
+    run(stack, "production-restore")
+    ada.start()
+    notebook_is_there(ada)
+    owner = ada.run_code(f"import os, pwd; print(pwd.getpwuid(os.stat({NOTEBOOK!r}).st_uid).pw_name)")
+    assert owner.strip() == "jupyter", "the restore changed the file's owner"
+
+
+def test_the_upgrade_commands_keep_accounts_and_notebooks(stack, ada):
+    run(stack, "production-upgrade")
+    hub.wait_until_up(stack["url"], verify=stack["verify"])
+    assert ada.model()["name"] == USER, "the login did not survive the upgrade"
+    ada.start()  # already running (the hub was recreated, the server kept), or started anew
+    notebook_is_there(ada)
+
+
+def test_an_idle_server_is_culled_and_its_notebook_kept(stack, ada):
+    """Last: the hub is recreated with a 30 s timeout, which would cull the other tests' servers too."""
+    run(stack, "production-start", IDLE_TIMEOUT="30")
+    hub.wait_until_up(stack["url"], verify=stack["verify"])
+    report.timing("production example: idle server culled (IDLE_TIMEOUT=30)", wait_until_stopped(ada, timeout=180))
+    ada.start()
+    notebook_is_there(ada)
