@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import importlib
 import importlib.metadata
 import os
 import pathlib
@@ -23,11 +24,20 @@ from traitlets.config.loader import Config, PyFileConfigLoader
 from . import versions
 
 PLACEHOLDER_SECRET = "placeholder-for-config-checks"
+# Plugins that register no `jupyterhub.spawners` entry point (KubeSpawner 7 has none).
+WITHOUT_ENTRY_POINTS = (("kubespawner", "KubeSpawner"),)
 
 
 def compose_environment(example: str = "minimal", service: str = "hub") -> dict[str, str]:
-    """The environment compose gives the hub, with .env substituted (secrets get a placeholder)."""
-    compose = yaml.safe_load((versions.EXAMPLES / example / "docker-compose.yml").read_text())
+    """The environment compose gives the hub, with .env substituted (secrets get a placeholder).
+
+    A swarm example has a stack file instead of a compose file; its hub service is read the same way.
+    """
+    folder = versions.EXAMPLES / example
+    file = folder / "docker-compose.yml"
+    if not file.exists():
+        file = folder / "docker-stack.yml"
+    compose = yaml.safe_load(file.read_text())
     pins = versions.pins(example)
 
     def substitute(value: str) -> str:
@@ -80,6 +90,9 @@ def configurable_classes() -> dict[str, type[HasTraits]]:
         for entry in importlib.metadata.entry_points(group=group):
             with contextlib.suppress(Exception):  # a broken plugin must not hide the others
                 add(entry.load())
+    for module, name in WITHOUT_ENTRY_POINTS:
+        with contextlib.suppress(Exception):  # not installed
+            add(getattr(importlib.import_module(module), name))
     return found
 
 
