@@ -16,11 +16,17 @@ import time
 import docker.errors
 import pytest
 import requests
-from harness import compose, deployment, hub, report
+from harness import compose, deployment, engine, hub, report
 
 PAGE = "production.md"
 SCENARIO = deployment.Scenario(
-    "production", PAGE, "production-start", "production-uninstall", "ai-lab-production", scheme="https"
+    "production",
+    PAGE,
+    "production-start",
+    "production-uninstall",
+    "ai-lab-production",
+    scheme="https",
+    prefix="ai-lab-production-",
 )
 PROJECT = "ailabguideprod"
 PORT = 8443
@@ -104,7 +110,7 @@ def run(stack, name: str, **env: str) -> str:
 
 
 def container(client, name: str = USER):
-    return client.containers.get(f"ai-lab-{name}")
+    return client.containers.get(f"ai-lab-production-{name}")
 
 
 def wait_until_stopped(user: hub.User, timeout: float) -> float:
@@ -146,6 +152,22 @@ def test_the_users_container_has_no_privileges(docker_client, ada):
     assert not any(bindings for bindings in (attrs["NetworkSettings"]["Ports"] or {}).values())
 
 
+def test_the_private_key_is_not_in_the_hub_image(docker_client, stack):
+    """The key reaches the hub as a compose secret at run time, never through the build."""
+    key_line = (stack["folder"] / "secrets" / "tls.key").read_text().splitlines()[1]  # 64 characters of the key
+    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]
+    (hub_container,) = docker_client.containers.list(filters={"label": labels})
+    code, output = engine.run_once(
+        docker_client,
+        hub_container.image.id,
+        ["sh", "-c", f"grep -rlF -e '{key_line}' / --exclude-dir=proc --exclude-dir=sys || test $? = 1"],
+        entrypoint=[],
+        network_disabled=True,
+    )
+    assert code == 0, f"the hub image holds the private key (or grep failed): {output}"
+    assert not output.strip(), f"the hub image holds the private key: {output}"
+
+
 def test_a_hub_restart_keeps_the_server_running(stack, docker_client, ada):
     before = container(docker_client).id
     run(stack, "production-restart")
@@ -170,7 +192,7 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
     hub.wait_until_up(stack["url"], verify=stack["verify"])
     backups = stack["folder"] / "backups"
     assert (backups / "hub-data.tar.gz").stat().st_size > 0
-    assert (backups / f"ai-lab-notebooks-{USER}.tar.gz").stat().st_size > 0
+    assert (backups / f"ai-lab-production-notebooks-{USER}.tar.gz").stat().st_size > 0
     assert ada.server("DELETE", f"/contents/{NOTEBOOK}").status_code == 204
     ada.stop()
     run(stack, "production-restore")

@@ -133,8 +133,10 @@ c.DockerSpawner.pull_policy = "never"
 c.DockerSpawner.network_name = required("DOCKER_NETWORK_NAME")
 # Containers are disposable; the notebooks live on the user's volume.
 c.DockerSpawner.remove = True
-c.DockerSpawner.name_template = "ai-lab-{username}"
-c.DockerSpawner.volumes = {"ai-lab-notebooks-{username}": "/home/jupyter/notebooks"}
+# Names of their own, so this hub and a trial of the minimal example on the
+# same machine never share (or clean up) each other's containers and volumes.
+c.DockerSpawner.name_template = "ai-lab-production-{username}"
+c.DockerSpawner.volumes = {"ai-lab-production-notebooks-{username}": "/home/jupyter/notebooks"}
 c.DockerSpawner.notebook_dir = "/home/jupyter/notebooks"
 c.DockerSpawner.default_url = "/lab/tree/start.ipynb"
 c.DockerSpawner.start_timeout = 300

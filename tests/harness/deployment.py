@@ -35,6 +35,7 @@ class Scenario:
     cleanup: str
     network: str
     scheme: str = "http"
+    prefix: str = "ai-lab-"  # of the users' containers, `<prefix><user>`, and volumes, `<prefix>notebooks-<user>`
 
 
 @contextlib.contextmanager
@@ -66,7 +67,8 @@ def running_copy(
     then removes whatever a failed step may have left: the users' volumes,
     the hub's volume and the network.
     """
-    shutil.copytree(paths.EXAMPLES, scratch / "examples")
+    # Not what a reader's own runs left next to the files (keys, backups).
+    shutil.copytree(paths.EXAMPLES, scratch / "examples", ignore=shutil.ignore_patterns("secrets", "backups"))
     folder = scratch / "examples" / scenario.example
     if change:
         change(folder)
@@ -82,12 +84,12 @@ def running_copy(
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
         # Users' containers first: a kept one (remove=False) would hold its volume.
-        compose.remove_leftovers(client, containers=[f"ai-lab-{user}" for user in users])
+        compose.remove_leftovers(client, containers=[f"{scenario.prefix}{user}" for user in users])
         try:
             compose.run_block(block(scenario.cleanup, scenario.page), folder, env, timeout=300)
         finally:
             compose.remove_leftovers(
                 client,
-                volumes=[f"ai-lab-notebooks-{user}" for user in users] + [f"{project}_hub-data"],
+                volumes=[f"{scenario.prefix}notebooks-{user}" for user in users] + [f"{project}_hub-data"],
                 networks=[network],
             )
