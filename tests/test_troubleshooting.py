@@ -3,32 +3,55 @@
 One copy of examples/minimal is started with a hook that breaks the spawn of
 some users on purpose, each in one of the ways the page describes; a user not
 on the allow list shows the login symptom. Each test asserts the quoted text.
+
+Two breakages are hub-wide settings in real life; the hook gives them to one
+user only, so one hub serves every test:
+- an image without the virtual environment on PATH: that user's PATH lacks it;
+- the default `hub_ip` (127.0.0.1): that user gets the hub API URL it would
+  produce (`hub_connect_url`), so the container looks for the hub in itself.
+The kept-container test runs last: it resets the hub's database.
 """
 
 from __future__ import annotations
 
+import docker
 import pytest
-from harness import hub, minimal_example
+from harness import compose, hub, minimal_example
 
 PAGE = "troubleshooting.md"
 PROJECT = "ailabguidetrouble"
-USERS = ("alice", "wrongnetwork", "missingimage", "stockimage")
+USERS = ("alice", "wrongnetwork", "missingimage", "stockimage", "nosingleuser", "hubunreachable", "staleuser")
 
 BREAKAGES = """
 # Test only: break some users' spawns the ways the troubleshooting page describes.
 c.Authenticator.allow_all = False
-c.Authenticator.allowed_users = {"wrongnetwork", "missingimage", "stockimage"}
+c.Authenticator.allowed_users = {
+    "wrongnetwork", "missingimage", "stockimage", "nosingleuser", "hubunreachable", "staleuser"
+}
 
 
 def break_on_purpose(spawner):
-    if spawner.user.name == "wrongnetwork":
+    name = spawner.user.name
+    if name == "wrongnetwork":
         spawner.network_name = "ai-lab-typo"
-    elif spawner.user.name == "missingimage":
+    elif name == "missingimage":
         spawner.image = "ai-lab-singleuser:no-such-tag"
-    elif spawner.user.name == "stockimage":
+    elif name == "stockimage":
         spawner.image = "exasol/ai-lab:6.0.0"
         spawner.remove = False  # keep the container, so its log can be read
         spawner.http_timeout = 20
+    elif name == "nosingleuser":
+        # As if the image lacked its ENV PATH line: the venv is not on PATH.
+        spawner.environment = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+        spawner.remove = False
+        spawner.http_timeout = 10  # the container exits at once
+    elif name == "hubunreachable":
+        # The API URL the default hub_ip = "127.0.0.1" gives every container.
+        spawner.hub_connect_url = "http://127.0.0.1:8081"
+        spawner.remove = False
+        spawner.http_timeout = 15
+    elif name == "staleuser":
+        spawner.remove = False  # the container outlives its server, as before the example set remove = True
 
 
 c.Spawner.pre_spawn_hook = break_on_purpose
@@ -63,6 +86,17 @@ def logged_in(name: str) -> hub.User:
     return user
 
 
+def container_log(client: docker.DockerClient, user: str) -> str:
+    return client.containers.get(f"ai-lab-{user}").logs().decode(errors="replace")
+
+
+def hub_log(client: docker.DockerClient) -> str:
+    (container,) = client.containers.list(
+        filters={"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]}
+    )
+    return container.logs().decode(errors="replace")
+
+
 def test_a_user_not_allowed_sees_the_quoted_login_error(broken):
     alice = hub.User(minimal_example.URL, "alice")
     with pytest.raises(hub.HubError):
@@ -89,5 +123,41 @@ def test_the_stock_ai_lab_image_fails_as_quoted(broken, docker_client):
     # Which reason the page shows depends on whether the container has already exited.
     assert "Spawn failed" in message, message
     assert "didn't respond in 20 seconds" in message or "The 'ip' trait" in message, message
-    log = docker_client.containers.get("ai-lab-stockimage").logs().decode(errors="replace")
+    log = container_log(docker_client, "stockimage")
     assert symptom("symptom-stock-image") in log, log
+
+
+def test_jupyterhub_singleuser_off_path_fails_as_quoted(broken, docker_client):
+    message = failed_spawn_message(logged_in("nosingleuser"))
+    assert "Spawn failed" in message, message
+    log = container_log(docker_client, "nosingleuser")
+    assert symptom("symptom-singleuser-not-found") in log, log
+
+
+def test_a_hub_api_on_127_0_0_1_is_not_reached_as_quoted(broken, docker_client):
+    message = failed_spawn_message(logged_in("hubunreachable"))
+    assert "Spawn failed" in message, message
+    log = container_log(docker_client, "hubunreachable")
+    for line in symptom("symptom-hub-unreachable").splitlines():
+        assert line.strip() in log, f"the container log does not say {line!r}:\n{log[-3000:]}"
+
+
+def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broken, docker_client):
+    staleuser = logged_in("staleuser")
+    staleuser.start(timeout=300)
+    staleuser.stop()
+    kept = docker_client.containers.get("ai-lab-staleuser")
+    assert kept.status == "exited"
+
+    # A fresh hub database beside the kept container: the hub and its volume are recreated.
+    cc = compose.compose_command()
+    commands = f"{cc} rm --stop --force hub\ndocker volume rm {PROJECT}_hub-data\n{cc} up --detach"
+    env = {**broken["env"], "TRIAL_PASSWORD": minimal_example.trial_password()}
+    compose.run_block(commands, broken["folder"], env)
+    hub.wait_until_up(minimal_example.URL)
+
+    logged_in("staleuser").start(timeout=300)
+    assert docker_client.containers.get("ai-lab-staleuser").id == kept.id  # the old container, old settings and all
+    log = hub_log(docker_client)
+    for line in symptom("symptom-kept-container").splitlines():
+        assert line.strip() in log, f"the hub log does not say {line!r}:\n{log[-3000:]}"

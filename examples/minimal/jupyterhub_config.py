@@ -48,8 +48,9 @@ c.DockerSpawner.image = required("AI_LAB_IMAGE")
 c.DockerSpawner.pull_policy = "never"
 # The compose network; its real name, which compose does not prefix.
 c.DockerSpawner.network_name = required("DOCKER_NETWORK_NAME")
-# Containers are disposable: the notebooks live on the user's volume, and a
-# container kept from an earlier hub database would refuse the new one's tokens.
+# Containers are disposable: the notebooks live on the user's volume. A kept
+# container would be started again as it is, with the image and settings it was
+# created with, even after the image or this file changed.
 c.DockerSpawner.remove = True
 c.DockerSpawner.name_template = "ai-lab-{username}"
 # One named volume per user, on the AI Lab's notebook folder. On first use
