@@ -16,7 +16,8 @@ import time
 import docker.errors
 import pytest
 import requests
-from harness import compose, deployment, engine, hub, report
+from ailab_guide import versions
+from harness import checks, compose, deployment, engine, hub, report
 
 PAGE = "production.md"
 SCENARIO = deployment.Scenario(
@@ -113,6 +114,12 @@ def container(client, name: str = USER):
     return client.containers.get(f"ai-lab-production-{name}")
 
 
+def hub_container(client):
+    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]
+    (found,) = client.containers.list(filters={"label": labels})
+    return found
+
+
 def wait_until_stopped(user: hub.User, timeout: float) -> float:
     began = time.monotonic()
     while time.monotonic() - began < timeout:
@@ -152,14 +159,20 @@ def test_the_users_container_has_no_privileges(docker_client, ada):
     assert not any(bindings for bindings in (attrs["NetworkSettings"]["Ports"] or {}).values())
 
 
+def test_hub_and_users_run_the_same_jupyterhub(docker_client, stack, ada):
+    """Both images come from one JUPYTERHUB_VERSION line; an upgrade that changes it keeps them equal."""
+    hub_version = checks.jupyterhub_version(docker_client, hub_container(docker_client).image.id)
+    user_version = checks.jupyterhub_version(docker_client, container(docker_client).image.id)
+    checks.assert_same_jupyterhub(hub_version, user_version)
+    assert hub_version == versions.pins("production")["JUPYTERHUB_VERSION"]
+
+
 def test_the_private_key_is_not_in_the_hub_image(docker_client, stack):
     """The key reaches the hub as a compose secret at run time, never through the build."""
     key_line = (stack["folder"] / "secrets" / "tls.key").read_text().splitlines()[1]  # 64 characters of the key
-    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]
-    (hub_container,) = docker_client.containers.list(filters={"label": labels})
     code, output = engine.run_once(
         docker_client,
-        hub_container.image.id,
+        hub_container(docker_client).image.id,
         ["sh", "-c", f"grep -rlF -e '{key_line}' / --exclude-dir=proc --exclude-dir=sys || test $? = 1"],
         entrypoint=[],
         network_disabled=True,
