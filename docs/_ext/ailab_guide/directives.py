@@ -62,6 +62,9 @@ class TestedVersions(SphinxDirective):
             "AI_LAB_VERSION": "Exasol AI Lab image (exasol/ai-lab)",
             "JUPYTERHUB_VERSION": "JupyterHub (hub and single-user server)",
             "DOCKERSPAWNER_VERSION": "DockerSpawner",
+            "NATIVEAUTHENTICATOR_VERSION": "jupyterhub-nativeauthenticator",
+            "OAUTHENTICATOR_VERSION": "oauthenticator (validated only)",
+            "IDLE_CULLER_VERSION": "jupyterhub-idle-culler",
         }
         rows = [[names.get(key, key), nodes.literal(text=value)] for key, value in pins.items()]
         rows.append(["Python building and testing this guide", nodes.literal(text=">= 3.11")])
