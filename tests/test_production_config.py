@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import re
 import types
 
 import pytest
@@ -93,3 +94,18 @@ def test_both_examples_pin_the_same_versions_where_they_share_them():
     minimal, production = versions.pins("minimal"), versions.pins("production")
     for key in minimal:
         assert production.get(key) == minimal[key], f"{key} differs between minimal/.env and production/.env"
+
+
+def test_the_pages_table_of_settings_shows_the_compose_files_defaults():
+    """The page lists each variable with its default; compose's `${NAME:-default}` is the truth."""
+    compose_text = (paths.EXAMPLES / "production" / "docker-compose.yml").read_text()
+    defaults = dict(re.findall(r"\$\{(\w+):-([^}]*)\}", compose_text))
+    page = (paths.DOCS / PAGE).read_text()
+    rows = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \| ([^|]+) \|", page, re.M)
+    assert rows, "the settings table is gone from the production page"
+    for names, shown in rows:
+        for name, value in zip(re.findall(r"`(\w+)`", names), re.findall(r"`([^`]*)`", shown) or [""], strict=False):
+            if defaults.get(name):
+                assert value == defaults[name], (
+                    f"the page says {name} defaults to {value!r}, compose to {defaults[name]!r}"
+                )
