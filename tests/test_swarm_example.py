@@ -1,0 +1,163 @@
+"""The swarm example, end to end, on a single-node swarm, with the commands of its page.
+
+The test makes the engine a swarm manager when it is not one yet, builds and
+deploys a copy of examples/ with the page's blocks, logs in through the
+published port, and checks that the user's AI Lab is a swarm service on the
+overlay network that runs code and keeps files across a restart. Afterwards
+it runs the page's stop and clean-up blocks and puts the engine back as it
+found it: swarm state, networks, volumes and services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+
+import docker
+import pytest
+from ailab_guide import versions
+from harness import compose, hub, minimal_example, paths, report
+
+PAGE = "swarm.md"
+STACK = "ailabguideswarm"
+NETWORK = "ai-lab-swarm"
+PORT = 8200  # not 8000: the minimal example's tests may run at the same time
+URL = f"http://127.0.0.1:{PORT}"
+USER = "alice"
+SERVICE = f"ai-lab-swarm-{USER}"
+VOLUME = f"ai-lab-swarm-notebooks-{USER}"
+HUB_VOLUME = f"{STACK}_hub-data"
+NOTEBOOKS = "/home/jupyter/notebooks"
+
+
+def block(name: str) -> str:
+    return minimal_example.block(name, page=PAGE)
+
+
+def swarm_state(client: docker.DockerClient) -> str:
+    return client.info()["Swarm"]["LocalNodeState"]
+
+
+def network_names(client: docker.DockerClient) -> set[str]:
+    return {network.name for network in client.networks.list()}
+
+
+@contextlib.contextmanager
+def single_node_swarm(client: docker.DockerClient) -> Iterator[None]:
+    """The engine as a swarm manager; a swarm this made is left again, with the networks it added."""
+    state, networks = swarm_state(client), network_names(client)
+    assert state in ("inactive", "active"), f"the engine's swarm state is {state!r}; the test needs a clean one"
+    if state == "active":
+        assert client.info()["Swarm"]["ControlAvailable"], "the engine is in a swarm but not a manager"
+    else:
+        # 127.0.0.1: a one-node swarm needs no address that other nodes can reach.
+        client.swarm.init(advertise_addr="127.0.0.1")
+    try:
+        yield
+    finally:
+        if state == "inactive":
+            client.swarm.leave(force=True)
+            # `ingress` goes with the swarm; the bridge that links tasks to the host stays.
+            compose.remove_leftovers(client, networks=sorted({"docker_gwbridge", "ingress"} - networks))
+        assert swarm_state(client) == state, f"the engine's swarm state is {swarm_state(client)!r}, was {state!r}"
+
+
+def remove_leftovers(client: docker.DockerClient) -> None:
+    """What a failed step may have left: the user's service, the stack, the volumes and the network."""
+    for service in client.services.list(filters={"name": SERVICE}) + client.services.list(
+        filters={"label": f"com.docker.stack.namespace={STACK}"}
+    ):
+        service.remove()
+    for name in (VOLUME, HUB_VOLUME):
+        for container in client.containers.list(all=True, filters={"volume": name}):
+            container.remove(force=True)
+    compose.remove_leftovers(client, volumes=[VOLUME, HUB_VOLUME], networks=[NETWORK])
+
+
+def assert_nothing_left(client: docker.DockerClient) -> None:
+    if swarm_state(client) == "active":
+        services = [s.name for s in client.services.list() if s.name == SERVICE or s.name.startswith(f"{STACK}_")]
+        assert not services, f"services left: {services}"
+    volumes = {v.name for v in client.volumes.list()} & {VOLUME, HUB_VOLUME}
+    assert not volumes, f"volumes left: {volumes}"
+    assert NETWORK not in network_names(client), f"network {NETWORK} left"
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, base_images, tmp_path_factory):
+    """A copy of examples/ (swarm builds from minimal/), built and deployed with the page's blocks."""
+    scratch = tmp_path_factory.mktemp("swarm")
+    shutil.copytree(paths.EXAMPLES, scratch / "examples")
+    folder = scratch / "examples" / "swarm"
+    env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
+    with single_node_swarm(docker_client):
+        try:
+            compose.run_block(block("swarm-build"), folder, env)
+            compose.run_block(block("swarm-deploy"), folder, env)
+            hub.wait_until_up(URL, timeout=180)
+            yield {"folder": folder, "env": env}
+        finally:
+            kept = False
+            try:
+                compose.run_block(block("swarm-stop"), folder, env, timeout=300)
+                volumes = {v.name for v in docker_client.volumes.list()}
+                kept = {VOLUME, HUB_VOLUME} <= volumes
+                compose.run_block(block("swarm-cleanup"), folder, env, timeout=300)
+            finally:
+                remove_leftovers(docker_client)
+            assert kept, "the page says `swarm-stop` keeps the hub's and the users' volumes"
+            assert_nothing_left(docker_client)
+    assert_nothing_left(docker_client)
+
+
+@pytest.fixture(scope="module")
+def alice(stack):
+    user = hub.User(URL, USER)
+    user.login(minimal_example.trial_password(block("swarm-deploy")))
+    report.timing("swarm example: spawn of alice's AI Lab service (first start)", user.start(timeout=420))
+    return user
+
+
+def test_the_page_shows_the_config_the_test_deploys(stack):
+    shown = block("swarm-config")
+    assert shown.strip() == (stack["folder"] / "jupyterhub_config.py").read_text().strip()
+
+
+def test_the_users_server_is_a_swarm_service_on_the_overlay_network(alice, docker_client):
+    service = docker_client.services.get(SERVICE)
+    network = docker_client.networks.get(NETWORK)
+    assert network.attrs["Driver"] == "overlay" and network.attrs["Attachable"], network.attrs
+    spec = service.attrs["Spec"]["TaskTemplate"]
+    assert [n["Target"] for n in spec["Networks"]] == [network.id], spec["Networks"]
+    assert not service.attrs["Endpoint"].get("Ports"), "a user's server must not publish a port"
+    container = spec["ContainerSpec"]
+    assert container["CapabilityDrop"] == ["ALL"]
+    assert container["Mounts"] == [{"Type": "volume", "Source": VOLUME, "Target": NOTEBOOKS}]
+    assert not any("docker.sock" in m["Source"] for m in container["Mounts"])
+    assert spec["Resources"]["Limits"] == {"NanoCPUs": 10**9, "MemoryBytes": 4 * 1024**3}
+    assert spec["RestartPolicy"]["Condition"] == "none"
+    tasks = service.tasks(filters={"desired-state": "running"})
+    assert [t["Status"]["State"] for t in tasks] == ["running"], tasks
+
+
+def test_code_runs_in_the_users_kernel(alice):
+    output = alice.run_code(
+        "import exasol.nb_connector, getpass, os\nprint(os.environ['JUPYTERHUB_USER'], getpass.getuser())"
+    )
+    assert output.split() == [USER, "jupyter"], output
+
+
+def test_files_survive_a_restart_on_the_users_volume(alice, docker_client):
+    alice.run_code("open('kept.txt', 'w').write('written before the restart')")
+    alice.stop()
+    assert not docker_client.services.list(filters={"name": SERVICE}), "stopping must remove the service"
+    alice.start(timeout=420)
+    response = alice.server("GET", "/contents/kept.txt?content=1")
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == "written before the restart"
+
+
+def test_the_swarm_example_pins_the_minimal_examples_versions():
+    """Both examples build the same users' image: their pins must not drift apart."""
+    assert versions.pins("swarm") == versions.pins("minimal")
