@@ -129,6 +129,14 @@ def wait_until_stopped(user: hub.User, timeout: float) -> float:
     raise AssertionError(f"the hub still lists {user.name}'s server after {timeout:.0f} s")
 
 
+def test_the_hub_runs_the_config_the_page_shows(docker_client, stack):
+    """The page's config block is the file inside the running hub (the build copies it in)."""
+    shown = block("production-config")
+    running = hub_container(docker_client).exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
+    assert running.exit_code == 0, running.output
+    assert running.output.decode().strip() == shown.strip(), "the hub runs another config than the page shows"
+
+
 def test_the_user_runs_code_over_https(ada):
     output = ada.run_code("import exasol.nb_connector, getpass; print(getpass.getuser())")
     assert output.strip() == "jupyter"

@@ -65,34 +65,30 @@ class User:
         matches = [c for c in self.session.cookies if c.name == "_xsrf" and path.startswith(c.path or "/")]
         return max(matches, key=lambda c: len(c.path or "")).value if matches else ""
 
+    def _submit_login(self, password: str) -> requests.Response:
+        """Fetch the login form (for its xsrf cookie) and post it, without following the redirect."""
+        self.session.get(f"{self.url}/hub/login", timeout=30).raise_for_status()
+        return self.session.post(
+            f"{self.url}/hub/login",
+            data={"username": self.name, "password": password, "_xsrf": self.xsrf()},
+            allow_redirects=False,
+            timeout=60,
+        )
+
     def login(self, password: str) -> requests.Response:
         """Submit the login form with its xsrf token; return the hub's answer.
 
         The redirect after login is not followed: it would start the user's
         server (JupyterHub's redirect_to_server), and tests start it explicitly.
         """
-        form = self.session.get(f"{self.url}/hub/login", timeout=30)
-        form.raise_for_status()
-        response = self.session.post(
-            f"{self.url}/hub/login",
-            data={"username": self.name, "password": password, "_xsrf": self.xsrf()},
-            allow_redirects=False,
-            timeout=60,
-        )
+        response = self._submit_login(password)
         if "jupyterhub-session-id" not in self.session.cookies:
             raise HubError(f"Login as {self.name} failed: HTTP {response.status_code} at {response.url}")
         return response
 
     def login_error(self, password: str) -> str:
         """Submit the login form with a login that must fail; return the error the page shows."""
-        form = self.session.get(f"{self.url}/hub/login", timeout=30)
-        form.raise_for_status()
-        response = self.session.post(
-            f"{self.url}/hub/login",
-            data={"username": self.name, "password": password, "_xsrf": self.xsrf()},
-            allow_redirects=False,
-            timeout=60,
-        )
+        response = self._submit_login(password)
         match = re.search(r'class="login_error"[^>]*>(.*?)</', response.text, re.S)
         if "jupyterhub-session-id" in self.session.cookies or not match:
             raise HubError(f"Login as {self.name} did not fail with a message: HTTP {response.status_code}")
