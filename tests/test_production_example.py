@@ -115,9 +115,7 @@ def container(client, name: str = USER):
 
 
 def hub_container(client):
-    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]
-    (found,) = client.containers.list(filters={"label": labels})
-    return found
+    return compose.service_container(client, PROJECT, "hub")
 
 
 def wait_until_stopped(user: hub.User, timeout: float) -> float:

@@ -91,10 +91,7 @@ def container_log(client: docker.DockerClient, user: str) -> str:
 
 
 def hub_log(client: docker.DockerClient) -> str:
-    (container,) = client.containers.list(
-        filters={"label": [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=hub"]}
-    )
-    return container.logs().decode(errors="replace")
+    return compose.service_container(client, PROJECT, "hub").logs().decode(errors="replace")
 
 
 def test_a_user_not_allowed_sees_the_quoted_login_error(broken):

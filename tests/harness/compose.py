@@ -77,3 +77,10 @@ def remove_leftovers(
             client.images.remove(name, force=True)
         except docker.errors.ImageNotFound:
             pass
+
+
+def service_container(client: docker.DockerClient, project: str, service: str):
+    """The one running container of a compose service, found by compose's labels (v1 and v2 name them differently)."""
+    labels = [f"com.docker.compose.project={project}", f"com.docker.compose.service={service}"]
+    (container,) = client.containers.list(filters={"label": labels})
+    return container
