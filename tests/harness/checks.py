@@ -9,6 +9,7 @@ with no check at all must say why with `% unchecked: <reason>` above it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -29,7 +30,7 @@ from ailab_guide import hubconfig, versions
 from jupyterhub.spawner import Spawner
 from traitlets import TraitError
 
-from . import engine, examples, paths, report
+from . import compose, engine, examples, paths, report
 from .snippets import Block
 
 PYTHON = {"python", "python3", "py", "ipython", "ipython3"}
@@ -128,14 +129,20 @@ def run(block: Block, checks: list[Check], client: docker.DockerClient | None = 
 # --- blocks that other tests run or reproduce -------------------------------------
 
 
+@functools.cache
+def _test_sources() -> dict[str, str]:
+    """The text of each test file that may run a page's named block; read once, not once per block."""
+    return {
+        path.relative_to(paths.ROOT).as_posix(): path.read_text()
+        for path in sorted((paths.ROOT / "tests").glob("test_*.py"))
+        if path.name not in ("test_docs_snippets.py", "test_checks_fail.py")
+    }
+
+
 def tests_using(name: str) -> list[str]:
     """Test files that look a named block up by its :name: (quoted), e.g. a reproduced symptom."""
     pattern = re.compile(rf"""["']{re.escape(name)}["']""")
-    return sorted(
-        path.relative_to(paths.ROOT).as_posix()
-        for path in (paths.ROOT / "tests").glob("test_*.py")
-        if path.name not in ("test_docs_snippets.py", "test_checks_fail.py") and pattern.search(path.read_text())
-    )
+    return [path for path, text in _test_sources().items() if pattern.search(text)]
 
 
 def _used_end_to_end(block: Block) -> bool:
@@ -182,17 +189,11 @@ def _file_or_text(block: Block) -> str:
 
 
 def env_pins(text: str) -> dict[str, str]:
-    """Parse KEY=VALUE lines (comments and blank lines allowed), as compose reads .env."""
-    pins = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith(("#", ";", "[")):
-            continue
-        match = re.fullmatch(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line)
-        if not match:
-            raise CheckFailed(f"line {number} is not KEY=VALUE: {line!r}")
-        pins[match.group(1)] = match.group(2)
-    return pins
+    """The KEY=VALUE pairs of a .env text, parsed as the site and nox parse the examples' pins."""
+    try:
+        return versions.parse_env(text)
+    except ValueError as exc:
+        raise CheckFailed(str(exc)) from exc
 
 
 # --- Dockerfiles -----------------------------------------------------------------
@@ -418,18 +419,14 @@ def assert_same_jupyterhub(hub: str, singleuser: str) -> None:
 # --- compose, yaml, env, shell, python -------------------------------------------------
 
 
-def _compose_command() -> list[str]:
-    if shutil.which("docker") and _run(["docker", "compose", "version"], timeout=30).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    raise CheckFailed("neither `docker compose` nor `docker-compose` is installed")
-
-
 def _compose_config(block: Block) -> str:
     folder = block.source_path.parent
     env = {**os.environ, "TRIAL_PASSWORD": hubconfig.PLACEHOLDER_SECRET}
-    command = [*_compose_command(), "-f", block.source_path.name, "config", "-q"]
+    try:
+        spelled = compose.compose_command()
+    except RuntimeError as exc:
+        raise CheckFailed(str(exc)) from exc
+    command = [*spelled.split(), "-f", block.source_path.name, "config", "-q"]
     result = _run(command, cwd=folder, env=env)
     if result.returncode != 0:
         raise CheckFailed(f"`{' '.join(command)}` fails:\n{(result.stdout + result.stderr).strip()}")

@@ -8,19 +8,31 @@ from __future__ import annotations
 
 import pathlib
 import platform
+import re
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "examples"
 
 
+def parse_env(text: str) -> dict[str, str]:
+    """Parse KEY=VALUE lines as compose reads .env (comments and blank lines allowed).
+
+    Raises ValueError naming the first line that is not KEY=VALUE.
+    """
+    pins = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        match = re.fullmatch(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)", line)
+        if not match:
+            raise ValueError(f"line {number} is not KEY=VALUE: {line!r}")
+        pins[match.group(1)] = match.group(2)
+    return pins
+
+
 def pins(example: str = "minimal") -> dict[str, str]:
     """Return the KEY=value pins of an example's .env file."""
-    result = {}
-    for line in (EXAMPLES / example / ".env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            result[key.strip()] = value.strip()
-    return result
+    return parse_env((EXAMPLES / example / ".env").read_text())
 
 
 def substitutions() -> dict[str, str]:
