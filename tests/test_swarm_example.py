@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 from ailab_guide import versions
-from harness import compose, hub, minimal_example, paths, report
+from harness import compose, deployment, hub, minimal_example, paths, report
 
 PAGE = "swarm.md"
 STACK = "ailabguideswarm"
@@ -32,7 +32,7 @@ NOTEBOOKS = "/home/jupyter/notebooks"
 
 
 def block(name: str) -> str:
-    return minimal_example.block(name, page=PAGE)
+    return deployment.block(name, PAGE)
 
 
 def swarm_state(client: docker.DockerClient) -> str:

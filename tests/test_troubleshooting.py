@@ -147,8 +147,7 @@ def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broke
     assert kept.status == "exited"
 
     # A fresh hub database beside the kept container: the hub and its volume are recreated.
-    cc = compose.compose_command()
-    commands = f"{cc} rm --stop --force hub\ndocker volume rm {PROJECT}_hub-data\n{cc} up --detach"
+    commands = f"docker compose rm --stop --force hub\ndocker volume rm {PROJECT}_hub-data\ndocker compose up --detach"
     env = {**broken["env"], "TRIAL_PASSWORD": minimal_example.trial_password()}
     compose.run_block(commands, broken["folder"], env)
     hub.wait_until_up(minimal_example.URL)
