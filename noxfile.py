@@ -38,15 +38,16 @@ def install(session: nox.Session) -> None:
     )
 
 
-def build_site(session: nox.Session) -> None:
-    session.run(*SPHINX, f"{BUILD}/html", "-b", "html", "-W", "--keep-going", "-n", *session.posargs)
+def build_site(session: nox.Session, *extra: str) -> None:
+    """Build the HTML site; any warning fails. `extra` goes to sphinx-build (only `docs` passes posargs)."""
+    session.run(*SPHINX, f"{BUILD}/html", "-b", "html", "-W", "--keep-going", "-n", *extra)
 
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the site into docs/_build/html; any warning fails the build."""
     install(session)
-    build_site(session)
+    build_site(session, *session.posargs)
     session.log(f"Open {pathlib.Path(BUILD, 'html', 'index.html').resolve()}")
 
 
