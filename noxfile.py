@@ -38,6 +38,11 @@ def install(session: nox.Session) -> None:
     )
 
 
+def install_axe(session: nox.Session) -> None:
+    """axe-core, which the site audit injects into pages, at the version tests/package-lock.json pins."""
+    session.run("npm", "ci", "--prefix", "tests", "--no-audit", "--no-fund", external=True)
+
+
 def build_site(session: nox.Session, *extra: str) -> None:
     """Build the HTML site; any warning fails. `extra` goes to sphinx-build (only `docs` passes posargs)."""
     session.run(*SPHINX, f"{BUILD}/html", "-b", "html", "-W", "--keep-going", "-n", *extra)
@@ -72,13 +77,15 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     build_site(session)
-    session.run("pytest", "-m", "not docker", *session.posargs)
+    # The browser audit of the site runs in `tests` (it needs Chromium and axe-core from npm).
+    session.run("pytest", "-m", "not docker and not browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Build the site, run every test against a real Docker engine, then build the site with the report."""
     install(session)
+    install_axe(session)
     build_site(session)
     session.run("pytest", "--durations=12", *session.posargs)
     build_site(session)  # now with the test report's summary on the testing page

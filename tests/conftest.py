@@ -20,6 +20,9 @@ from harness import engine, examples, report, standins  # noqa: E402
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "docker: needs a real Docker engine (builds images, starts containers)")
+    config.addinivalue_line(
+        "markers", "browser: drives Chromium over the built site (needs chromium and `npm ci --prefix tests`)"
+    )
     capture = config.pluginmanager.getplugin("capturemanager")
 
     def past_the_capture(text: str) -> None:
