@@ -23,10 +23,10 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "_ext", "requirements.txt", "**/.ipynb_checkpoints"]
-templates_path = []
+exclude_patterns = ["_build", "_ext", "_templates", "requirements.txt", "**/.ipynb_checkpoints"]
+templates_path = ["docs/_templates"]  # small, commented overrides of theme templates
 html_static_path = ["docs/_static"]
-html_css_files = ["guide.css"]
+html_css_files = ["guide.css", "theme-fixes.css"]
 
 # Every warning is an error (nox passes -W); nitpicky also flags broken references.
 nitpicky = True
