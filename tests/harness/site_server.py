@@ -13,22 +13,23 @@ import contextlib
 import functools
 import http.server
 import io
-import os
 import pathlib
+import runpy
 import threading
 import urllib.parse
 from collections.abc import Iterator
 
-# Where the audit mounts the site; a site built for another prefix (SITE_PREFIX,
-# which conf.py hands to the 404 page) is mounted there instead.
+from . import paths
+
+# Where the audit mounts a site built for the server's root: a sub-path, as for
+# a GitHub project site, so that links which only work at the root show up.
 DEFAULT_MOUNT = "/guide/"
 
 
 def mount() -> str:
-    prefix = os.environ.get("SITE_PREFIX", "").strip()
-    if prefix in ("", "/"):
-        return DEFAULT_MOUNT
-    return "/" + prefix.strip("/") + "/"
+    """The sub-path the site is built for (conf.py's notfound_urls_prefix, set from SITE_PREFIX), else /guide/."""
+    prefix = runpy.run_path(str(paths.ROOT / "conf.py")).get("notfound_urls_prefix") or "/"
+    return DEFAULT_MOUNT if prefix.strip("/") == "" else "/" + prefix.strip("/") + "/"
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
