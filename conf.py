@@ -48,6 +48,9 @@ html_theme_options = {
     "use_download_button": False,
 }
 html_last_updated_fmt = ""
+# One search button: the article header's, which phones see too. The theme's default sidebar
+# also has a search field; this is that default list without it.
+html_sidebars = {"**": ["navbar-logo.html", "icon-links.html", "sbt-sidebar-nav.html"]}
 
 # Copy only the command, not the prompt or the output.
 copybutton_prompt_text = r"\$ "

@@ -100,6 +100,6 @@ def screenshots(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark spawns, image size, many users at once and the site build (needs Docker, about 20 min)."""
+    """Benchmark spawns, image size, many users at once and the site build (needs Docker; Benchmarks says how long)."""
     install(session)
     session.run("python", "-m", "harness.bench", *session.posargs, env={"PYTHONPATH": "tests:docs/_ext"})
