@@ -20,6 +20,7 @@ nox.options.sessions = ["docs", "lint", "tests"]
 PYTHON = "3.11"
 BUILD = "docs/_build"
 SPHINX = ["sphinx-build", "-c", ".", "-d", f"{BUILD}/doctrees", "docs"]
+PYTEST = ["pytest", "-c", "tests/pytest.ini", "--rootdir", "."]  # the tests' configuration lives in tests/
 
 
 def install(session: nox.Session) -> None:
@@ -72,7 +73,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     build_site(session)
-    session.run("pytest", "-m", "not docker", *session.posargs)
+    session.run(*PYTEST, "-m", "not docker", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -80,7 +81,7 @@ def tests(session: nox.Session) -> None:
     """Build the site, run every test against a real Docker engine, then build the site with the report."""
     install(session)
     build_site(session)
-    session.run("pytest", "--durations=12", *session.posargs)
+    session.run(*PYTEST, "--durations=12", *session.posargs)
     build_site(session)  # now with the test report's summary on the testing page
 
 
@@ -88,7 +89,7 @@ def tests(session: nox.Session) -> None:
 def screenshots(session: nox.Session) -> None:
     """Regenerate the minimal example's screenshots with a real browser."""
     install(session)
-    session.run("pytest", "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+    session.run(*PYTEST, "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 from ailab_guide import versions
-from harness import browser, compose, hub, minimal_example, paths, report
+from harness import blocks, browser, hub, minimal_example, paths, report, shell
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
@@ -69,8 +69,7 @@ def test_files_survive_a_server_restart(users):
 
 def test_the_image_checks_on_the_custom_image_page_pass(stack):
     """The commands under "Check the image" print what the page says they print."""
-    commands = minimal_example.block("check-image", page="custom-image.md")
-    output = compose.run_block(commands, paths.ROOT, stack["env"])
+    output = shell.run_commands(blocks.named("custom-image.md", "check-image"), paths.ROOT, stack["env"])
     assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output
     assert "(jupyter)" in output.split("uid=")[1].split("\n")[0], output
     assert "No broken requirements found." in output
@@ -108,8 +107,8 @@ def test_no_single_user_port_is_published_on_the_host(users, docker_client):
 def test_hub_state_survives_down_and_up(users, stack):
     """Users, cookie secret and database live on a volume: a login stays valid."""
     alice = users["alice"]
-    compose.run_block(minimal_example.block("minimal-stop"), stack["folder"], stack["env"], timeout=300)
-    compose.run_block(minimal_example.block("minimal-start"), stack["folder"], stack["env"])
+    shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-stop"), stack["folder"], stack["env"], timeout=300)
+    shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-start"), stack["folder"], stack["env"])
     hub.wait_until_up(URL)
     assert alice.model()["name"] == "alice", "the login cookie from before `down` no longer works"
     assert "" not in alice.model()["servers"], "the page says the hub stops running servers when it stops"
