@@ -67,12 +67,35 @@ def test_files_survive_a_server_restart(users):
     assert response.json()["content"] == "written before the restart"
 
 
+def test_a_stopped_server_leaves_no_container(users, docker_client):
+    """`remove = True`: stopping a server removes its container; the next start makes a new one."""
+    bob = users["bob"]
+    before = docker_client.containers.get("ai-lab-bob").id
+    bob.stop()
+    assert not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}), "bob's container outlived his server"
+    bob.start()
+    assert docker_client.containers.get("ai-lab-bob").id != before
+
+
 def test_the_image_checks_on_the_custom_image_page_pass(stack):
     """The commands under "Check the image" print what the page says they print."""
     output = shell.run_commands(blocks.named("custom-image.md", "check-image"), paths.ROOT, stack["env"])
     assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output
     assert "(jupyter)" in output.split("uid=")[1].split("\n")[0], output
     assert "No broken requirements found." in output
+
+
+def test_the_status_commands_show_the_running_hub(stack):
+    """The page's "see what happens" commands run and show the hub and the users' image version."""
+    output = shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-status"), stack["folder"], stack["env"])
+    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output, output
+    assert "hub" in output and "JupyterHub" in output, output
+
+
+def test_the_image_size_commands_list_both_images(stack):
+    """The custom image page's `docker image ls` lines list the base image and the users' image."""
+    output = shell.run_commands(blocks.named("custom-image.md", "image-sizes"), stack["folder"], stack["env"])
+    assert "exasol/ai-lab" in output and "ai-lab-singleuser" in output, output
 
 
 def test_one_user_cannot_reach_another_users_server(users):

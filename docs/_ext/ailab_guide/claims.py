@@ -23,7 +23,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 logger = logging.getLogger(__name__)
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 TESTS = ROOT / "tests"
-SENTENCE_END = re.compile(r"[.!?:;]\s+")
+SENTENCE_END = re.compile(r"[.!?]\s+")
 
 
 class claim(nodes.Inline, nodes.Element):
@@ -93,7 +93,7 @@ def sentence_before(node: claim) -> str:
             break
         text += part.astext()
     body = text.rstrip()
-    starts = [match.end() for match in SENTENCE_END.finditer(body.rstrip(".!?:;"))]
+    starts = [match.end() for match in SENTENCE_END.finditer(body.rstrip(".!?"))]
     return " ".join(body[starts[-1] if starts else 0 :].split())
 
 

@@ -78,6 +78,8 @@ CHECKS: dict[str, list[Check]] = {
     ],
     "hub-config": [
         Check("config traits", False, configs.config_keys),
+        # Only the minimal hub starts alone; the production (TLS, secrets) and swarm hubs start in
+        # their end-to-end tests, which find the page's file in the running hub (blocks.assert_is_running_file).
         Check("hub starts", True, configs.hub_starts_once, lambda block: block.example == "minimal"),
     ],
     "compose": [Check("compose config", False, files.compose_config), Check("yaml", False, files.yaml_parses)],
