@@ -37,7 +37,7 @@ def test_misspelt_trait_names_the_fix(tmp_path) -> None:
     assert "DockerSpawner.image" in str(failure.value)
 
 
-def test_invalid_trait_value_fails(tmp_path) -> None:
+def test_invalid_trait_value_fails() -> None:
     block = Block(
         page="negative.md",
         line=1,
@@ -48,7 +48,8 @@ def test_invalid_trait_value_fails(tmp_path) -> None:
         checks.configs.config_keys(block)
 
 
-def test_version_mismatch_is_detected(tmp_path, docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_version_mismatch_is_detected(tmp_path, docker_client) -> None:
     """An AI Lab image built for another JupyterHub than the hub's is refused."""
     folder = copy_minimal(tmp_path)
     env = folder / ".env"
@@ -85,7 +86,8 @@ def test_dockerfile_syntax_error_fails_hadolint(tmp_path) -> None:
         checks.dockerfiles.hadolint(dockerfile)
 
 
-def test_dockerfile_syntax_error_fails_the_build(tmp_path, docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_dockerfile_syntax_error_fails_the_build(tmp_path, docker_client) -> None:
     folder = broken_dockerfile(tmp_path)
     with pytest.raises(examples.BuildFailed, match=r"does not build.*RUNN"):
         checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.hub", context=folder)

@@ -47,12 +47,14 @@ def test_block_static(block: snippets.Block) -> None:
 
 
 @pytest.mark.parametrize("block", DOCKER_BLOCKS, ids=block_id)
-def test_block_docker(block: snippets.Block, docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_block_docker(block: snippets.Block, docker_client) -> None:
     """Build the block's Dockerfile; start a hub from the block's config."""
     checks.run(block, checks.docker_checks(block), docker_client)
 
 
-def test_ai_lab_image_is_ready_for_the_hub(docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_ai_lab_image_is_ready_for_the_hub(docker_client) -> None:
     """The AI Lab image built from examples/minimal runs jupyterhub-singleuser as the hub expects."""
     # Built again (cached) rather than the fixture's id: another process may remove images meanwhile.
     image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.ai-lab").id
@@ -80,7 +82,8 @@ def test_ai_lab_image_is_ready_for_the_hub(docker_client, base_images) -> None:
     report.metric("image_overhead_mb", overhead)
 
 
-def test_hub_and_ai_lab_run_the_same_jupyterhub(docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_hub_and_ai_lab_run_the_same_jupyterhub(docker_client) -> None:
     """Hub and single-user server must be the same JupyterHub release (both read from built images)."""
     hub_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.hub")
     ai_lab_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.ai-lab")

@@ -34,7 +34,8 @@ def append_config(folder: pathlib.Path, lines: str) -> None:
     config.write_text(config.read_text() + "\n" + lines + "\n")
 
 
-def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, base_images, tmp_path):
+@pytest.mark.usefixtures("base_images")
+def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, tmp_path):
     with changed_example(docker_client, tmp_path, lambda f: append_config(f, "c.DockerSpawner.http_timeout = 1")):
         alice = hub.User(URL, "alice")
         alice.login(minimal_example.trial_password())
@@ -46,7 +47,8 @@ def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, bas
     blocks.assert_in_output(blocks.named("limitations.md", "symptom-timeout"), log, each_line=True)
 
 
-def test_a_version_mismatch_is_logged_as_quoted(docker_client, base_images, tmp_path):
+@pytest.mark.usefixtures("base_images")
+def test_a_version_mismatch_is_logged_as_quoted(docker_client, tmp_path):
     def pin_an_older_jupyterhub(folder: pathlib.Path) -> None:
         dockerfile = folder / "Dockerfile.ai-lab"
         text = dockerfile.read_text()

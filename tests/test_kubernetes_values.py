@@ -107,10 +107,10 @@ def test_image_tag_names_the_pinned_versions() -> None:
     )
 
 
+@pytest.mark.usefixtures("checked")
 def test_page_shows_the_checked_values_file() -> None:
-    """The page's values block is the whole file these tests check."""
-    shown = blocks.named(PAGE, "kubernetes-values").text
-    assert shown.strip() == k8s.VALUES.read_text().strip()
+    """The page's values block is the whole file that the chart's schema and KubeSpawner accepted (`checked`)."""
+    blocks.assert_same_file(blocks.named(PAGE, "kubernetes-values"), k8s.VALUES.read_text(), blocks.VALIDATED)
 
 
 def test_install_command_uses_the_pinned_chart_version() -> None:
@@ -199,7 +199,8 @@ def run_like_the_pod(client, image: str, pod: dict, volume: str) -> tuple[int, s
     )
 
 
-def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client) -> None:
     """The page's build command makes the image values.yaml names, with the chart's JupyterHub and its ids."""
     pins = k8s.pins()
     standins.ensure(docker_client, f"exasol/ai-lab:{pins['AI_LAB_VERSION']}")

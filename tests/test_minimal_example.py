@@ -72,7 +72,9 @@ def test_a_stopped_server_leaves_no_container(users, docker_client):
     bob = users["bob"]
     before = docker_client.containers.get("ai-lab-bob").id
     bob.stop()
-    assert not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}), "bob's container outlived his server"
+    assert not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}), (
+        "bob's container outlived his server"
+    )
     bob.start()
     assert docker_client.containers.get("ai-lab-bob").id != before
 
@@ -103,21 +105,24 @@ def test_one_user_cannot_reach_another_users_server(users):
     assert response.status_code == 403, f"bob got HTTP {response.status_code} from alice's server"
 
 
-def test_anonymous_requests_land_on_the_login_page(users):
+@pytest.mark.usefixtures("users")
+def test_anonymous_requests_land_on_the_login_page():
     anonymous = hub.User(URL, "nobody")
     response = anonymous.session.get(f"{URL}/user/alice/lab", timeout=30)
     assert response.url.startswith(f"{URL}/hub/login"), response.url
     assert 'name="password"' in response.text
 
 
-def test_the_ai_lab_default_password_opens_nothing(users):
+@pytest.mark.usefixtures("users")
+def test_the_ai_lab_default_password_opens_nothing():
     """The stock image's password `ailab` is ignored: only the hub grants access."""
     visitor = hub.User(URL, "visitor")
     response = visitor.session.get(f"{URL}/user/alice/api/contents/?token=ailab", timeout=30)
     assert response.status_code == 403, response.status_code
 
 
-def test_no_single_user_port_is_published_on_the_host(users, docker_client):
+@pytest.mark.usefixtures("users")
+def test_no_single_user_port_is_published_on_the_host(docker_client):
     for name in USERS:
         container = docker_client.containers.get(f"ai-lab-{name}")
         ports = container.attrs["NetworkSettings"]["Ports"] or {}
@@ -140,7 +145,8 @@ def test_hub_state_survives_down_and_up(users, stack):
     assert response.status_code == 200, response.text
 
 
-def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(users, tmp_path):
+@pytest.mark.usefixtures("users")
+def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
     """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook."""
     shots = browser.screenshot_folder(tmp_path)
     with browser.page() as page:

@@ -48,7 +48,8 @@ def test_nativeauthenticator_still_needs_the_statsd_workaround():
     handler.request = types.SimpleNamespace(arguments={})
     with pytest.raises(AttributeError) as caught:
         asyncio.run(handler.post())
-    assert str(caught.value) == quote("production-statsd-error").split("AttributeError: ", 1)[1]
+    error = f"AttributeError: {caught.value}"
+    blocks.assert_in_output(blocks.named(PAGE, "production-statsd-error"), error, exact=True)
     assert "class NativeLoginHandler(LoginHandler)" in quote("production-statsd-workaround")
     workaround = load().JupyterHub.authenticator_class
     handlers = dict(workaround.get_handlers(workaround.__new__(workaround), app=None))

@@ -115,7 +115,8 @@ def hub_container(client):
 
 
 @pytest.mark.step(1)
-def test_the_hub_runs_the_config_the_page_shows(docker_client, stack):
+@pytest.mark.usefixtures("stack")
+def test_the_hub_runs_the_config_the_page_shows(docker_client):
     """The page's config block is the file inside the running hub (the build copies it in)."""
     running = hub_container(docker_client).exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
     assert running.exit_code == 0, running.output
@@ -130,7 +131,8 @@ def test_the_user_runs_code_over_https(ada):
 
 
 @pytest.mark.step(3)
-def test_plain_http_gets_no_hub(stack, ada):
+@pytest.mark.usefixtures("stack", "ada")
+def test_plain_http_gets_no_hub():
     """The port speaks TLS only: a plain HTTP request gets no page at all."""
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{PORT}/hub/login", timeout=10)
@@ -143,12 +145,14 @@ def test_only_the_admin_may_approve(stack, ada):
 
 
 @pytest.mark.step(5)
-def test_limits_show_in_docker_inspect(stack, ada):
+@pytest.mark.usefixtures("ada")
+def test_limits_show_in_docker_inspect(stack):
     blocks.assert_in_output(block("production-limits-output"), run(stack, "production-inspect-limits"), exact=True)
 
 
 @pytest.mark.step(6)
-def test_the_users_container_has_no_privileges(docker_client, ada):
+@pytest.mark.usefixtures("ada")
+def test_the_users_container_has_no_privileges(docker_client):
     attrs = container(docker_client).attrs
     assert attrs["Config"]["User"] == "jupyter"
     assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
@@ -158,7 +162,8 @@ def test_the_users_container_has_no_privileges(docker_client, ada):
 
 
 @pytest.mark.step(7)
-def test_hub_and_users_run_the_same_jupyterhub(docker_client, stack, ada):
+@pytest.mark.usefixtures("stack", "ada")
+def test_hub_and_users_run_the_same_jupyterhub(docker_client):
     """Both images come from one JUPYTERHUB_VERSION line; an upgrade that changes it keeps them equal."""
     hub_version = checks.images.jupyterhub_version(docker_client, hub_container(docker_client).image.id)
     user_version = checks.images.jupyterhub_version(docker_client, container(docker_client).image.id)

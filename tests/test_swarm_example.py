@@ -123,13 +123,15 @@ def test_the_page_shows_the_config_the_test_deploys(stack):
     blocks.assert_is_running_file(block("swarm-config"), (stack["folder"] / "jupyterhub_config.py").read_text())
 
 
-def test_the_status_commands_show_the_stack_and_the_users_service(stack, alice):
+@pytest.mark.usefixtures("alice")
+def test_the_status_commands_show_the_stack_and_the_users_service(stack):
     """The page's "see what happens" commands run and name the hub's and alice's services."""
     output = shell.run_commands(block("swarm-status"), stack["folder"], stack["env"])
     assert f"{STACK}_hub" in output and SERVICE in output, output
 
 
-def test_the_users_server_is_a_swarm_service_on_the_overlay_network(alice, docker_client):
+@pytest.mark.usefixtures("alice")
+def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_client):
     service = docker_client.services.get(SERVICE)
     network = docker_client.networks.get(NETWORK)
     assert network.attrs["Driver"] == "overlay" and network.attrs["Attachable"], network.attrs

@@ -9,7 +9,7 @@ user only, so one hub serves every test:
 - an image without the virtual environment on PATH: that user's PATH lacks it;
 - the default `hub_ip` (127.0.0.1): that user gets the hub API URL it would
   produce (`hub_connect_url`), so the container looks for the hub in itself.
-The kept-container test runs last: it resets the hub's database.
+The kept-container test runs last (`@pytest.mark.step`, harness/steps.py): it resets the hub's database.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ def hub_log(client: docker.DockerClient) -> str:
     return compose.service_container(client, PROJECT, "hub").logs().decode(errors="replace")
 
 
-def test_a_user_not_allowed_sees_the_quoted_login_error(broken):
+@pytest.mark.step(1)
+@pytest.mark.usefixtures("broken")
+def test_a_user_not_allowed_sees_the_quoted_login_error():
     alice = hub.User(minimal_example.URL, "alice")
     with pytest.raises(hub.HubError):
         alice.login(minimal_example.trial_password())
@@ -107,15 +109,21 @@ def test_a_user_not_allowed_sees_the_quoted_login_error(broken):
     blocks.assert_in_output(symptom("symptom-not-allowed"), page.text)
 
 
-def test_a_wrong_network_name_fails_the_spawn_as_quoted(broken):
+@pytest.mark.step(2)
+@pytest.mark.usefixtures("broken")
+def test_a_wrong_network_name_fails_the_spawn_as_quoted():
     blocks.assert_in_output(symptom("symptom-network"), failed_spawn_message(logged_in("wrongnetwork")))
 
 
-def test_a_missing_image_fails_the_spawn_as_quoted(broken):
+@pytest.mark.step(3)
+@pytest.mark.usefixtures("broken")
+def test_a_missing_image_fails_the_spawn_as_quoted():
     blocks.assert_in_output(symptom("symptom-no-image"), failed_spawn_message(logged_in("missingimage")))
 
 
-def test_the_stock_ai_lab_image_fails_as_quoted(broken, docker_client):
+@pytest.mark.step(4)
+@pytest.mark.usefixtures("broken")
+def test_the_stock_ai_lab_image_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("stockimage"))
     # Which reason the page shows depends on whether the container has already exited.
     assert "Spawn failed" in message, message
@@ -124,20 +132,25 @@ def test_the_stock_ai_lab_image_fails_as_quoted(broken, docker_client):
     blocks.assert_in_output(symptom("symptom-stock-image"), log)
 
 
-def test_jupyterhub_singleuser_off_path_fails_as_quoted(broken, docker_client):
+@pytest.mark.step(5)
+@pytest.mark.usefixtures("broken")
+def test_jupyterhub_singleuser_off_path_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("nosingleuser"))
     assert "Spawn failed" in message, message
     log = container_log(docker_client, "nosingleuser")
     blocks.assert_in_output(symptom("symptom-singleuser-not-found"), log)
 
 
-def test_a_hub_api_on_127_0_0_1_is_not_reached_as_quoted(broken, docker_client):
+@pytest.mark.step(6)
+@pytest.mark.usefixtures("broken")
+def test_a_hub_api_on_127_0_0_1_is_not_reached_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("hubunreachable"))
     assert "Spawn failed" in message, message
     log = container_log(docker_client, "hubunreachable")
     blocks.assert_in_output(symptom("symptom-hub-unreachable"), log, each_line=True)
 
 
+@pytest.mark.step(7)
 def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broken, docker_client):
     staleuser = logged_in("staleuser")
     staleuser.start(timeout=300)

@@ -21,6 +21,7 @@ READ = "read"
 RAN = "ran"
 REPRODUCED = "output reproduced"
 STARTED = "loaded and started"
+VALIDATED = "validated against a schema"
 
 _uses: dict[str, dict[str, set[str]]] = {}  # block id -> use -> test node ids
 
@@ -79,9 +80,12 @@ def assert_in_output(block: snippets.Block, output: str, *, each_line: bool = Fa
     note(block, REPRODUCED)
 
 
+def assert_same_file(block: snippets.Block, text: str, use: str) -> None:
+    """Assert that the page shows exactly `text` (a file a check or a running service used); then note the use."""
+    assert text.strip() == block.text.strip(), f"{block.id} shows another file than the one used ({use})"
+    note(block, use)
+
+
 def assert_is_running_file(block: snippets.Block, running: str) -> None:
     """Assert that a running service uses exactly the file the page shows; then note the block as started."""
-    assert running.strip() == block.text.strip(), (
-        f"{block.id}: the running service uses another file than the page shows"
-    )
-    note(block, STARTED)
+    assert_same_file(block, running, STARTED)

@@ -47,7 +47,7 @@ CHECK_LEVELS = {
     "sh -n": SYNTAX,
     "executed in build": GENERATED,
 }
-USE_LEVELS = {blocks.RAN: RUN, blocks.STARTED: STARTED, blocks.REPRODUCED: REPRODUCED}
+USE_LEVELS = {blocks.RAN: RUN, blocks.STARTED: STARTED, blocks.REPRODUCED: REPRODUCED, blocks.VALIDATED: SCHEMA}
 
 _blocks: dict[str, object] = {}  # block id -> snippets.Block, in page order
 _expected: dict[str, list[str]] = {}  # block id -> the names of the checks that apply to it

@@ -83,7 +83,7 @@ class ClaimsList(SphinxDirective):
 def sentence_before(node: claim) -> str:
     """The sentence a mark stands after: the text of its paragraph up to it, from the last sentence end."""
     paragraph = node.parent
-    while paragraph is not None and not isinstance(paragraph, nodes.paragraph | nodes.list_item):
+    while paragraph is not None and not isinstance(paragraph, nodes.paragraph | nodes.list_item | nodes.entry):
         paragraph = paragraph.parent
     if paragraph is None:
         return ""
