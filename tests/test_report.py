@@ -7,8 +7,11 @@ unknown test name, a scenario numbered twice) and asserts that it does not.
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
-from ailab_guide import claims
+from ailab_guide import claims, unchecked
 from harness import blocks, paths, report, steps
 from harness.snippets import Block
 
@@ -96,3 +99,17 @@ def test_a_scenario_numbered_twice_or_partly_is_refused(pytester: pytest.Pyteste
         steps.order(scenario(pytester, "test_twice", 1, 2, 1))
     with pytest.raises(pytest.UsageError, match="unnumbered"):
         steps.order(scenario(pytester, "test_partly", 1, None))
+
+
+def test_every_unchecked_reason_is_shown_to_readers() -> None:
+    """A `% unchecked:` comment is invisible in HTML; the site shows its reason under the block instead."""
+    pages = {block.page for block in blocks.every() if block.unchecked_reason}
+    assert pages, "no page has an unchecked block, so this test proves nothing; remove it"
+    for page in sorted(pages):
+        reasons = [block.unchecked_reason for block in blocks.every() if block.page == page and block.unchecked_reason]
+        text = (paths.BUILD / "html" / page.replace(".md", ".html")).read_text()
+        notes = re.findall(rf'<p class="{unchecked.NOTE_CLASS}">(.*?)</p>', text, re.S)
+        shown = [html.unescape(re.sub(r"<[^>]+>", "", note)).replace("\u2019", "'") for note in notes]
+        assert len(shown) == len(reasons), f"{page} shows {len(shown)} reasons for {len(reasons)} unchecked blocks"
+        for reason in reasons:
+            assert any(reason.replace("`", "") in note for note in shown), f"{page} does not show: {reason}"

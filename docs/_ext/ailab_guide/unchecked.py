@@ -37,7 +37,9 @@ class ShowUncheckedReasons(SphinxTransform):
                 continue
             note = nodes.paragraph(classes=[NOTE_CLASS])
             note += nodes.emphasis(text="Not run by this guide's tests: ")
-            note += nodes.Text(text.removeprefix(PREFIX).strip())
+            # `code` in the reason shows as code, as it would in the page's own text.
+            for number, part in enumerate(text.removeprefix(PREFIX).strip().split("`")):
+                note += nodes.literal(text=part) if number % 2 else nodes.Text(part)
             parent.insert(index + 2, note)
 
 
