@@ -20,6 +20,7 @@ nox.options.sessions = ["docs", "lint", "tests"]
 PYTHON = "3.11"
 BUILD = "docs/_build"
 SPHINX = ["sphinx-build", "-c", ".", "-d", f"{BUILD}/doctrees", "docs"]
+PYTEST = ["pytest", "-c", "tests/pytest.ini", "--rootdir", "."]  # the tests' configuration lives in tests/
 
 
 def install(session: nox.Session) -> None:
@@ -78,7 +79,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     build_site(session)
     # The browser audit of the site runs in `tests` (it needs Chromium and axe-core from npm).
-    session.run("pytest", "-m", "not docker and not browser", *session.posargs)
+    session.run(*PYTEST, "-m", "not docker and not browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -87,7 +88,7 @@ def tests(session: nox.Session) -> None:
     install(session)
     install_axe(session)
     build_site(session)
-    session.run("pytest", "--durations=12", *session.posargs)
+    session.run(*PYTEST, "--durations=12", *session.posargs)
     build_site(session)  # now with the test report's summary on the testing page
 
 
@@ -95,7 +96,7 @@ def tests(session: nox.Session) -> None:
 def screenshots(session: nox.Session) -> None:
     """Regenerate the minimal example's screenshots with a real browser."""
     install(session)
-    session.run("pytest", "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+    session.run(*PYTEST, "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -6,7 +6,10 @@ it); the directives load only when Sphinx sets the extension up.
 
 
 def setup(app):
-    """Register the directives (see directives.py)."""
+    """Register the directives (directives.py), the claims (claims.py) and the unchecked notes (unchecked.py)."""
+    from . import claims, unchecked
     from .directives import setup as register
 
+    claims.setup(app)
+    unchecked.setup(app)
     return register(app)

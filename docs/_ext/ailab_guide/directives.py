@@ -124,18 +124,64 @@ class VerificationSummary(SphinxDirective):
             ]
             return [paragraph]
         report = json.loads(REPORT.read_text())
-        summary = report["summary"]
-        rows = [[key.replace("_", " "), str(value)] for key, value in summary.items()]
-        result = [table(["Measure", "Value"], rows, [60, 40])]
-        bases = report.get("base_images", [])
-        if bases:
-            items = nodes.bullet_list()
-            for base in bases:
-                item = nodes.list_item()
-                item += nodes.paragraph(text=f"{base['ref']}: {base['origin']}")
-                items += item
-            result += [nodes.paragraph(text="Base images of that run:"), items]
-        return result
+        return [*run_line(report.get("run")), *level_table(report), *measures(report), *run_end_to_end(report)]
+
+
+def run_line(run: dict | None) -> list[nodes.Node]:
+    """Which run wrote the report: date, commit, and whether it was the whole suite."""
+    if not run:
+        return [nodes.paragraph(text="The report does not say which run wrote it (an older format).")]
+    text = f"From a {run['scope']} test run on {run['date']} at commit {run['commit'] or 'unknown'}"
+    text += f" ({run['tests_passed']} tests passed, {run['tests_failed']} failed)"
+    if run["partial_because"]:
+        text += "; partial because: " + "; ".join(run["partial_because"])
+    return [nodes.paragraph(text=text + ".")]
+
+
+def level_table(report: dict) -> list[nodes.Node]:
+    """Blocks per verification level; only the first six levels count as verified."""
+    summary = report["summary"]
+    levels = summary.get("levels", {})
+    rows = [[name, str(count), "yes" if index < 6 else "no"] for index, (name, count) in enumerate(levels.items())]
+    rows.append(["all blocks", str(summary["blocks"]), f"{summary['verified']} verified"])
+    return [table(["Level", "Blocks", "Verified"], rows, [50, 20, 30])]
+
+
+def measures(report: dict) -> list[nodes.Node]:
+    summary = report["summary"]
+    skip = {"blocks", "verified", "levels"}
+    rows = [[key.replace("_", " "), str(value)] for key, value in summary.items() if key not in skip]
+    result = [table(["Measure", "Value"], rows, [60, 40])]
+    bases = report.get("base_images", [])
+    if bases:
+        items = nodes.bullet_list()
+        for base in bases:
+            item = nodes.list_item()
+            item += nodes.paragraph(text=f"{base['ref']}: {base['origin']}")
+            items += item
+        result += [nodes.paragraph(text="Base images of that run:"), items]
+    return result
+
+
+def run_end_to_end(report: dict) -> list[nodes.Node]:
+    """The blocks a passing test ran, reproduced or started, with the tests: each count traced to a test."""
+    items = nodes.bullet_list()
+    for entry in report["blocks"]:
+        tests = sorted(
+            {use["test"] for use in entry.get("tests", []) if use["outcome"] == "passed" and use["use"] != "read"}
+        )
+        if not tests:
+            continue
+        item = nodes.list_item()
+        paragraph = nodes.paragraph()
+        paragraph += [nodes.literal(text=entry.get("name") or entry["id"]), nodes.Text(f" ({entry['level']}): ")]
+        for index, test in enumerate(tests):
+            paragraph += [nodes.Text(", " if index else ""), nodes.literal(text=test)]
+        item += paragraph
+        items += item
+    if not len(items):
+        return []
+    return [nodes.paragraph(text="Blocks that passing tests ran, started or reproduced, and those tests:"), items]
 
 
 def add_figures(app: Sphinx, config) -> None:

@@ -178,3 +178,57 @@ def help_nodes(text: str) -> list[nodes.Node]:
     for message in list(document.findall(nodes.system_message)):
         message.parent.remove(message)
     return [child.deepcopy() for child in document.children]
+
+
+class InvalidConfig(ValueError):
+    """A config sets a key that is no configurable trait, or a value the trait refuses."""
+
+
+def load_fragment(text: str, env: dict[str, str]) -> Config:
+    """The Config a page's typed fragment of a jupyterhub_config.py builds (it may omit `c = get_config()`)."""
+    import tempfile
+
+    if "get_config()" not in text:
+        text = "c = get_config()  # noqa: F821\n" + text
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-config-") as tmp:
+        path = pathlib.Path(tmp) / "jupyterhub_config.py"
+        path.write_text(text)
+        return load(path, env)
+
+
+def validate(config: Config) -> str:
+    """Every key must be a configurable trait and every value valid for it; say how many settings were checked.
+
+    traitlets only warns about an unknown key and a running hub ignores it; this
+    raises InvalidConfig instead. Values are checked by creating each configured
+    class with the config.
+    """
+    import types
+
+    from jupyterhub.spawner import Spawner
+    from traitlets import TraitError
+
+    found = settings(config)
+    problems = [setting.problem for setting in found if setting.problem]
+    if problems:
+        raise InvalidConfig("\n".join(problems))
+    classes = configurable_classes()
+    user = types.SimpleNamespace(name="snippet-check", id=1, url="/user/snippet-check/", escaped_name="snippet-check")
+    for section in config:
+        cls = classes[section]
+        try:
+            try:
+                if issubclass(cls, Spawner):  # a spawner belongs to a user; these checks use a made-up one
+                    cls(config=config, user=user)
+                else:
+                    cls(config=config)
+            except (TraitError, ValueError):
+                raise
+            except Exception:
+                # The constructor needs a running hub (NativeAuthenticator opens the hub's
+                # database): load the config into an instance that skips it. Trait
+                # validation and the class's own @validate and @observe checks still run.
+                cls.__new__(cls).update_config(config)
+        except (TraitError, ValueError) as exc:
+            raise InvalidConfig(f"c.{section}: {exc}") from exc
+    return f"{len(found)} settings, all configurable traits with valid values"
