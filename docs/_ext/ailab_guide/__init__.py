@@ -6,7 +6,9 @@ it); the directives load only when Sphinx sets the extension up.
 
 
 def setup(app):
-    """Register the directives (see directives.py)."""
+    """Register the directives (see directives.py) and the publishing files (see site.py)."""
+    from . import site
     from .directives import setup as register
 
+    site.setup(app)
     return register(app)
