@@ -225,16 +225,16 @@ def test_real_images_refuse_an_image_that_cannot_be_pulled(docker_client, monkey
 
 
 def test_real_images_refuse_a_cached_stand_in(docker_client, monkeypatch) -> None:
-    """A stand-in left on the engine is no real image either (the Debian base carries the label)."""
-    standins.ensure_debian_base(docker_client)
+    """A stand-in left on the engine is no real image either: an empty image with the label stands for it."""
     ref = f"ailab-guide/real-images-check:{uuid.uuid4().hex[:8]}"
-    docker_client.images.get(standins.BASE_TAG).tag(ref)
+    dockerfile = io.BytesIO(f'FROM scratch\nLABEL {standins.STANDIN_LABEL}="test_publishing"\n'.encode())
+    docker_client.images.build(fileobj=dockerfile, tag=ref, rm=True)
     try:
         monkeypatch.setenv(standins.REAL_IMAGES, "1")
         with pytest.raises(standins.RealImageMissing, match=re.escape(f"docker image rm {ref}")):
             standins.ensure(docker_client, ref)
     finally:
-        docker_client.images.remove(ref)  # only the tag this test made
+        docker_client.images.remove(ref)
 
 
 # --- The README on a fresh machine -----------------------------------------------------------------

@@ -53,19 +53,25 @@ def _meta(found: list[tuple[str, dict[str, str]]], prop: str) -> list[str]:
 
 
 def git_dates(checkout: pathlib.Path) -> tuple[set[int], dict[str, int]]:
-    """Every commit's author date, and each page source's last one (none for an uncommitted page)."""
+    """Every commit's author date, and each page source's last one.
 
-    def log(*args: str) -> list[str]:
-        command = ["git", "log", "--format=%at", *args]
-        done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
+    An uncommitted page has none; in a shallow clone no page is sure to have
+    one (its last change may lie beyond the clone's depth), so none is expected.
+    """
+
+    def git(*args: str) -> list[str]:
+        done = subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True, check=False)
         return done.stdout.split() if done.returncode == 0 else []
 
+    commits = {int(date) for date in git("log", "--format=%at")}
+    if git("rev-parse", "--is-shallow-repository") != ["false"]:
+        return commits, {}
     latest = {}
     for name in pages(checkout / "docs"):
-        dates = log("-1", "--", f"docs/{name}.md")
+        dates = git("log", "-1", "--format=%at", "--", f"docs/{name}.md")
         if dates:
             latest[name] = int(dates[0])
-    return {int(date) for date in log()}, latest
+    return commits, latest
 
 
 def problems(out: pathlib.Path, site: site_settings.Site, checkout: pathlib.Path = paths.ROOT) -> list[str]:

@@ -194,8 +194,11 @@ def ensure_debian_base(client: docker.DockerClient) -> None:
         )
 
 
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
 def debian_mirror() -> str:
-    """The Debian mirror that this machine's apt already uses."""
+    """The Debian mirror that this machine's apt already uses, else Debian's own (an Ubuntu machine has none)."""
     sources = [pathlib.Path("/etc/apt/sources.list"), *pathlib.Path("/etc/apt/sources.list.d").glob("*")]
     for source in sources:
         if not source.is_file():
@@ -206,7 +209,7 @@ def debian_mirror() -> str:
         )
         if match:
             return match.group(1)
-    raise RuntimeError("No Debian mirror found in /etc/apt/sources.list*; debootstrap needs one.")
+    return DEFAULT_DEBIAN_MIRROR
 
 
 def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildargs: dict[str, str]) -> None:
