@@ -51,6 +51,7 @@ html_logo = html_favicon = "docs/_static/logo.svg"
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": False,
+    "logo": {"text": project},  # the name beside the logo, which alone would hide it
     **SITE.theme_options(),
 }
 
