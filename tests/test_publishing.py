@@ -260,28 +260,59 @@ def tracked_files_tar() -> bytes:
     return buffer.getvalue()
 
 
-def test_readme_site_command_works_on_stock_debian(docker_client, tmp_path) -> None:
-    """Debian 12's own python3 (with python3-venv), no git, a copy of the repository: the README's command."""
-    command = readme_site_command(README.read_text())
-    standins.ensure_debian_base(docker_client)
-    began = time.monotonic()
-    container = docker_client.containers.create(
+def run_on_stock_debian(client, command: str, keep: str, into: pathlib.Path) -> tuple[int, str]:
+    """Run `command` in /src of a stock Debian container holding the repository; copy `keep` out into `into`.
+
+    This machine's pip cache is lent to the container: the same pinned packages, downloaded once.
+    """
+    standins.ensure_debian_base(client)
+    pip_cache = pathlib.Path(os.environ.get("PIP_CACHE_DIR", pathlib.Path.home() / ".cache" / "pip"))
+    container = client.containers.create(
         standins.BASE_TAG,
         ["bash", "-c", f"cd /src && {command}"],
         name=f"ailab-guide-readme-{uuid.uuid4().hex[:8]}",
+        volumes={str(pip_cache): {"bind": "/root/.cache/pip", "mode": "rw"}} if pip_cache.is_dir() else {},
     )
     try:
         container.put_archive("/", tracked_files_tar())
         container.start()
         status = container.wait(timeout=1800)["StatusCode"]
         logs = container.logs().decode(errors="replace")
-        assert status == 0, f"README command `{command}` failed ({status}):\n{logs[-4000:]}"
-        stream, _ = container.get_archive("/src/docs/_build/html")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            tar.extractall(tmp_path, filter="data")
+        if status == 0:
+            stream, _ = container.get_archive(keep)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                tar.extractall(into, filter="data")
+        return status, logs
     finally:
         container.remove(force=True)
+
+
+def test_readme_site_command_works_on_stock_debian(docker_client, tmp_path) -> None:
+    """Debian 12's own python3 (with python3-venv), no git, a copy of the repository: the README's command."""
+    command = readme_site_command(README.read_text())
+    began = time.monotonic()
+    status, logs = run_on_stock_debian(docker_client, command, "/src/docs/_build/html", tmp_path)
+    assert status == 0, f"README command `{command}` failed ({status}):\n{logs[-4000:]}"
     report.timing("readme_site_command_on_debian", time.monotonic() - began)
     built = {path.stem for path in (tmp_path / "html").glob("*.html")}
     assert set(publishing.pages()) <= built
     assert (tmp_path / "html" / "index.html").stat().st_size > 0
+
+
+def test_stock_debian_refuses_the_old_readme_command(docker_client, tmp_path) -> None:
+    """The container is as strict as a fresh machine: Debian's Python is externally managed (PEP 668).
+
+    Without python3-pip there is not even a pip; with it, pip refuses. Either way the old
+    README command, `python3 -m pip install nox`, fails there.
+    """
+    command = "ls /usr/lib/python3*/EXTERNALLY-MANAGED && python3 -m pip install nox"
+    status, logs = run_on_stock_debian(docker_client, command, "/src", tmp_path)
+    assert "EXTERNALLY-MANAGED" in logs, logs
+    assert status != 0, logs
+
+
+def test_readme_command_is_read_from_its_section() -> None:
+    text = "# T\n\n## Build the site\n\nSay.\n\n```bash\nmake site\n```\n\n## Next\n\n```bash\nother\n```\n"
+    assert readme_site_command(text) == "make site"
+    with pytest.raises(AssertionError, match="no '## Build the site' section"):
+        readme_site_command(text.replace("Build the site", "Build it"))
