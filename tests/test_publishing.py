@@ -284,7 +284,7 @@ def run_on_stock_debian(client, command: str, keep: str, into: pathlib.Path) -> 
                 tar.extractall(into, filter="data")
         return status, logs
     finally:
-        container.remove(force=True)
+        container.remove(v=True, force=True)
 
 
 def test_readme_site_command_works_on_stock_debian(docker_client, tmp_path) -> None:
