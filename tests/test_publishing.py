@@ -101,6 +101,23 @@ def test_the_checker_notices_a_relative_link_on_the_404_page(tmp_path) -> None:
     assert found == ["404.html: <a href='index.html'> is not under /"]
 
 
+def test_shallow_clone_and_uncommitted_page_build_without_warnings(tmp_path) -> None:
+    """CI and Read the Docs clone shallow, and writers build before they commit: neither may fail the build.
+
+    The pages then show no "last updated" date rather than a wrong one.
+    """
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{paths.ROOT}", str(checkout)], check=True)
+    (checkout / "docs" / "not-committed.md").write_text("---\norphan: true\n---\n\n# Not committed\n\nNew.\n")
+    sphinx = pathlib.Path(sys.executable).with_name("sphinx-build")
+    out = tmp_path / "html"
+    command = [sphinx, "-q", "-c", ".", "-d", tmp_path / "doctrees", "docs", out, "-W", "--keep-going", "-n"]
+    done = subprocess.run(command, cwd=checkout, env=_clean_environment(), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    dated = [page.name for page in out.glob("*.html") if "article:modified_time" in page.read_text()]
+    assert dated == [], f"a depth-1 clone has no page's last change, yet these show a date: {dated}"
+
+
 # --- Configurations, validated offline -----------------------------------------------------------
 
 
