@@ -19,7 +19,6 @@ extensions = [
     "myst_nb",
     "sphinx_design",
     "sphinx_copybutton",
-    "sphinxext.opengraph",
     "notfound.extension",
     "sphinx_last_updated_by_git",
     "ailab_guide",
@@ -68,7 +67,7 @@ copybutton_prompt_text = r"\$ "
 copybutton_prompt_is_regexp = True
 copybutton_only_copy_prompt_lines = False
 
-# OpenGraph and the 404 page need to know where the site is served from.
+# OpenGraph (loaded only with SITE_URL) and the 404 page need to know where the site is served from.
 ogp_site_url = SITE.url
 ogp_site_name = project
 ogp_social_cards = {"enable": False}  # cards need matplotlib and fonts; the site needs none

@@ -54,7 +54,7 @@ def test_settings_from_the_environment() -> None:
     )
     assert site.url == "https://owner.github.io/guide/"
     assert site.path == "/guide/"
-    assert site.extensions() == ["sphinx_sitemap"]
+    assert site.extensions() == ["sphinxext.opengraph", "sphinx_sitemap"]
     assert site.theme_options()["repository_url"] == "https://github.com/owner/guide"
     assert site.theme_options()["repository_branch"] == "main"
     assert site.robots_txt().endswith("Sitemap: https://owner.github.io/guide/sitemap.xml\n")

@@ -112,7 +112,7 @@ def address_problems(out: pathlib.Path, site: site_settings.Site, parsed: dict[s
         wanted = [f"{site.url}{name}.html"] if site.url else []
         if canonical != wanted:
             found.append(f"{name}.html: canonical link {canonical}, expected {wanted}")
-        if site.url and og_url != wanted:
+        if og_url != wanted:
             found.append(f"{name}.html: og:url {og_url}, expected {wanted}")
     return found
 

@@ -7,9 +7,10 @@ live, so conf.py reads these environment variables (all optional):
 ``SITE_URL``
     The address the site is served at, such as ``https://owner.github.io/repo/``.
     Default: ``READTHEDOCS_CANONICAL_URL`` when Read the Docs sets it, else none.
-    With it the build writes canonical links, ``og:url``, ``sitemap.xml`` and a
-    ``robots.txt`` naming the sitemap. Without it (a local preview) it writes none
-    of them: an absolute address that is not the real one would mislead.
+    With it the build writes canonical links, OpenGraph tags (``og:url`` must be
+    absolute), ``sitemap.xml`` and a ``robots.txt`` naming the sitemap. Without
+    it (a local preview) it writes none of them: an address that is not the
+    real one would mislead.
 ``REPOSITORY_URL``
     The repository's web address, such as ``https://github.com/owner/repo``.
     Default: ``READTHEDOCS_GIT_CLONE_URL`` when Read the Docs sets it to an
@@ -51,8 +52,8 @@ class Site:
         return path if path.endswith("/") else path + "/"
 
     def extensions(self) -> list[str]:
-        """Extensions that need the site's address (sphinx-sitemap warns without one)."""
-        return ["sphinx_sitemap"] if self.url else []
+        """Extensions that need the site's address (sphinx-sitemap warns without one; og:url would be relative)."""
+        return ["sphinxext.opengraph", "sphinx_sitemap"] if self.url else []
 
     def theme_options(self) -> dict[str, object]:
         """sphinx-book-theme's repository button and edit links, when the repository is known."""
