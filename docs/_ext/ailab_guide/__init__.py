@@ -6,10 +6,12 @@ it); the directives load only when Sphinx sets the extension up.
 
 
 def setup(app):
-    """Register the directives (directives.py), the claims (claims.py) and the unchecked notes (unchecked.py)."""
-    from . import claims, unchecked
+    """Register the directives (directives.py), the claims (claims.py), the unchecked notes (unchecked.py)
+    and the publishing files (site.py)."""
+    from . import claims, site, unchecked
     from .directives import setup as register
 
     claims.setup(app)
     unchecked.setup(app)
+    site.setup(app)
     return register(app)
