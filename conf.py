@@ -29,7 +29,7 @@ root_doc = "index"
 exclude_patterns = ["_build", "_ext", "_templates", "requirements.txt", "**/.ipynb_checkpoints"]
 templates_path = ["docs/_templates"]  # small, commented overrides of theme templates
 html_static_path = ["docs/_static"]
-html_css_files = ["guide.css", "theme-fixes.css"]
+html_css_files = ["guide.css"]
 
 # Every warning is an error (nox passes -W); nitpicky also flags broken references.
 nitpicky = True
@@ -50,7 +50,8 @@ html_logo = html_favicon = "docs/_static/logo.svg"
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": False,
-    "logo": {"text": project},  # the name beside the logo, which alone would hide it
+    # The name beside the logo, which alone would hide it; the logo's alt text names the link's target.
+    "logo": {"text": project, "alt_text": f"{project} - Home"},
     **SITE.theme_options(),
 }
 # One search button: the article header's, which phones see too. The theme's default sidebar

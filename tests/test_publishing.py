@@ -97,8 +97,9 @@ def test_the_checker_notices_a_relative_link_on_the_404_page(tmp_path) -> None:
     shutil.copytree(paths.BUILD / "html", tmp_path / "html")
     page = tmp_path / "html" / "404.html"
     page.write_text(page.read_text().replace("</body>", '<a href="index.html">start</a></body>'))
-    found = publishing.not_found_page_problems(tmp_path / "html", site_settings.Site())
-    assert found == ["404.html: <a href='index.html'> is not under /"]
+    site = site_settings.from_environment()  # the settings the build was made with
+    found = publishing.not_found_page_problems(tmp_path / "html", site)
+    assert found == [f"404.html: <a href='index.html'> is not under {site.path}"]
 
 
 def test_shallow_clone_and_uncommitted_page_build_without_warnings(tmp_path) -> None:

@@ -14,12 +14,11 @@ import functools
 import http.server
 import io
 import pathlib
-import runpy
 import threading
 import urllib.parse
 from collections.abc import Iterator
 
-from . import paths
+from ailab_guide import site
 
 # Where the audit mounts a site built for the server's root: a sub-path, as for
 # a GitHub project site, so that links which only work at the root show up.
@@ -27,8 +26,8 @@ DEFAULT_MOUNT = "/guide/"
 
 
 def mount() -> str:
-    """The sub-path the site is built for (conf.py's notfound_urls_prefix, set from SITE_PREFIX), else /guide/."""
-    prefix = runpy.run_path(str(paths.ROOT / "conf.py")).get("notfound_urls_prefix") or "/"
+    """The sub-path the site is built for (the path of SITE_URL, which `nox -s tests` sets), else /guide/."""
+    prefix = site.from_environment().path
     return DEFAULT_MOUNT if prefix.strip("/") == "" else "/" + prefix.strip("/") + "/"
 
 

@@ -31,7 +31,7 @@ class claim(nodes.Inline, nodes.Element):
 
 
 class claims_list(nodes.General, nodes.Element):
-    """Where {claims-list} puts the table of claims; filled when the page is written."""
+    """Where {claims-list} puts the list of claims; filled when the page is written."""
 
 
 @functools.cache
@@ -147,25 +147,34 @@ def resolve_nodes(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         claims = sorted(
             getattr(env, "ailab_claims", []), key=lambda c: (c["docname"], int(c["anchor"].rsplit("-", 1)[1]))
         )
-        node.replace_self(claims_table(app, docname, claims))
+        node.replace_self(claims_by_page(app, docname, claims))
 
 
-def claims_table(app: Sphinx, docname: str, claims: list[dict]) -> nodes.Node:
-    from .directives import table
+def claims_by_page(app: Sphinx, docname: str, claims: list[dict]) -> nodes.Node:
+    """The claims grouped by page, each with the test that proves it.
 
+    A list, not a table: a sentence beside a long test name leaves a phone's
+    screen no room for either.
+    """
     if not claims:
         return nodes.paragraph(text="No page marks a claim yet.")
-    rows = []
-    for entry in claims:
-        where = nodes.inline(ids=[entry["anchor"]])
-        title = app.env.titles.get(entry["docname"])
-        where += nodes.reference(
-            "",
-            title.astext() if title else entry["docname"],
-            refuri=app.builder.get_relative_uri(docname, entry["docname"]),
+    result = nodes.container(classes=["claims-list"])
+    for page in dict.fromkeys(entry["docname"] for entry in claims):
+        title = app.env.titles.get(page)
+        heading = nodes.paragraph(classes=["claims-page"])
+        heading += nodes.reference(
+            "", title.astext() if title else page, refuri=app.builder.get_relative_uri(docname, page)
         )
-        rows.append([where, entry["sentence"], nodes.literal(text=entry["test"])])
-    return table(["Page", "Claim", "Test that proves it"], rows, [20, 50, 30], classes=["claims-list"])
+        items = nodes.bullet_list()
+        for entry in (entry for entry in claims if entry["docname"] == page):
+            item = nodes.list_item(ids=[entry["anchor"]])
+            item += nodes.paragraph(text=entry["sentence"])
+            proof = nodes.paragraph(classes=["claims-test"])
+            proof += [nodes.Text("Proven by "), nodes.literal(text=entry["test"])]
+            item += proof
+            items += item
+        result += [heading, items]
+    return result
 
 
 def setup(app: Sphinx) -> None:
