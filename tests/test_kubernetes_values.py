@@ -19,7 +19,7 @@ import uuid
 import docker.errors
 import pytest
 from docker.types import Mount
-from harness import checks, engine, minimal_example, paths, standins
+from harness import checks, downloads, engine, minimal_example, standins
 from harness import kubernetes as k8s
 from traitlets.config import Config
 
@@ -200,7 +200,7 @@ def run_like_the_pod(client, image: str, pod: dict, volume: str) -> tuple[int, s
     )
 
 
-def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, base_images) -> None:
+def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, base_images, tmp_path) -> None:
     """The page's build command makes the image values.yaml names, with the chart's JupyterHub and its ids."""
     pins = k8s.pins()
     standins.ensure(docker_client, f"exasol/ai-lab:{pins['AI_LAB_VERSION']}")
@@ -210,7 +210,7 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, bas
     try:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", minimal_example.block("kubernetes-build", page=PAGE)],
-            cwd=paths.EXAMPLES,
+            cwd=downloads.unpacked_example(PAGE, "kubernetes", tmp_path / "download").parent,  # the page's examples/
             capture_output=True,
             text=True,
             timeout=1200,
@@ -256,4 +256,4 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, bas
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.volumes.get(volume).remove(force=True)
         with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(image, noprune=True)
+            docker_client.images.remove(image)

@@ -1,6 +1,6 @@
 """The minimal example, end to end, exactly as its page tells a user to run it.
 
-A copy of examples/minimal is brought up with the page's own commands; two
+The page's download of examples/minimal is brought up with the page's own commands; two
 users log in through the login form, get their AI Lab, run code in a kernel
 through the proxy, restart and keep their files, and cannot reach each
 other's servers. Everything the test creates is removed afterwards.

@@ -6,7 +6,9 @@ it); the directives load only when Sphinx sets the extension up.
 
 
 def setup(app):
-    """Register the directives (see directives.py)."""
+    """Register the directives (see directives.py) and the example downloads (downloads.py)."""
+    from . import downloads
     from .directives import setup as register
 
+    downloads.setup(app)
     return register(app)
