@@ -46,8 +46,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     report.write()
+    if _engine_before is not None:
+        examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()
     left = now - _engine_before if now is not None and _engine_before is not None else None
+    if left:  # the base images the session pulled or built as stand-ins are a cache, meant to stay
+        left = left.without_images_tagged({base.ref for base in standins.seen()} | {standins.BASE_TAG})
     if left:
         standins.announce(f"The tests left these behind on the Docker engine; that is a test bug:\n{left}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

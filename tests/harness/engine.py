@@ -55,23 +55,42 @@ def run_once(client: docker.DockerClient, image: str, command: list[str], **crea
 
 @dataclasses.dataclass(frozen=True)
 class Inventory:
-    """The containers, volumes and networks on the engine, to check that tests clean up."""
+    """The containers, volumes, networks and images on the engine, to check that tests clean up.
+
+    An image is named by its short id and its tags (`<none>` when it has none),
+    so a tag left on an image that was there before counts as new, too.
+    """
 
     containers: frozenset[str]
     volumes: frozenset[str]
     networks: frozenset[str]
+    images: frozenset[str] = frozenset()
 
     def __sub__(self, before: Inventory) -> Inventory:
         return Inventory(
-            self.containers - before.containers, self.volumes - before.volumes, self.networks - before.networks
+            self.containers - before.containers,
+            self.volumes - before.volumes,
+            self.networks - before.networks,
+            self.images - before.images,
         )
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.volumes or self.networks)
+        return bool(self.containers or self.volumes or self.networks or self.images)
 
     def __str__(self) -> str:
         parts = {"containers": self.containers, "volumes": self.volumes, "networks": self.networks}
+        parts["images"] = self.images
         return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in parts.items() if names)
+
+    def without_images_tagged(self, tags: set[str]) -> Inventory:
+        """The same, minus the images that carry one of `tags` (the base images the tests made available)."""
+        kept = frozenset(image for image in self.images if not set(image.split(" ", 1)[1].split(",")) & tags)
+        return dataclasses.replace(self, images=kept)
+
+
+def image_name(image) -> str:
+    """How the inventory names an image: short id and tags, e.g. `sha256:0123456789ab ai-lab:1,ai-lab:latest`."""
+    return f"{image.short_id} {','.join(sorted(image.tags)) or '<none>'}"
 
 
 def inventory() -> Inventory | None:
@@ -84,4 +103,6 @@ def inventory() -> Inventory | None:
         frozenset(c.name for c in client.containers.list(all=True)),
         frozenset(v.name for v in client.volumes.list()),
         frozenset(n.name for n in client.networks.list()),
+        # Top-level images only: intermediate build layers go with the image built on them.
+        frozenset(image_name(image) for image in client.images.list()),
     )
