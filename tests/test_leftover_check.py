@@ -28,7 +28,7 @@ def test_an_image_left_behind_is_reported_with_its_tag(docker_client):
     tag = f"ailab-guide-leftover-test:{uuid.uuid4().hex[:8]}"
     image = tiny_image(docker_client, tag)
     try:
-        name = engine.image_name(docker_client.images.get(image.id))
+        (name,) = engine.image_entries(docker_client.images.get(image.id))
         left = engine.inventory() - before
         assert name in left.images and tag in str(left), left
         assert name not in left.without_images_tagged({tag}).images, "a base image the session made must not count"
@@ -63,4 +63,22 @@ def test_the_checks_own_untagged_builds_are_removed_but_tagged_ones_stay(docker_
     finally:
         for image in (untagged, tagged):
             with contextlib.suppress(docker.errors.ImageNotFound):
+                docker_client.images.remove(image.id, force=True)
+
+
+def test_an_image_whose_tag_moved_on_is_not_new(docker_client):
+    """A stand-in rebuilt from a changed recipe takes its tag from the old one; the old one was there before."""
+    tag = f"ailab-guide-leftover-test:{uuid.uuid4().hex[:8]}"
+    old = tiny_image(docker_client, tag)
+    new = None
+    try:
+        before = engine.inventory()
+        new = tiny_image(docker_client, tag)
+        assert docker_client.images.get(old.id).tags == [], "the tag moved to the new image"
+        left = (engine.inventory() - before).images
+        assert f"{new.short_id} {tag}" in left, left
+        assert f"{old.short_id} <none>" not in left, left
+    finally:
+        for image in (old, new):
+            with contextlib.suppress(docker.errors.ImageNotFound, AttributeError):
                 docker_client.images.remove(image.id, force=True)

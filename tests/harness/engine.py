@@ -57,8 +57,9 @@ def run_once(client: docker.DockerClient, image: str, command: list[str], **crea
 class Inventory:
     """The containers, volumes, networks and images on the engine, to check that tests clean up.
 
-    An image is named by its short id and its tags (`<none>` when it has none),
-    so a tag left on an image that was there before counts as new, too.
+    An image is one entry per tag, `<short id> <tag>`, or `<short id> <none>`
+    when it has no tag. So a tag left on an image that was there before counts
+    as new; an image that was there before and only lost its tags does not.
     """
 
     containers: frozenset[str]
@@ -67,11 +68,17 @@ class Inventory:
     images: frozenset[str] = frozenset()
 
     def __sub__(self, before: Inventory) -> Inventory:
+        known = {entry.split(" ", 1)[0] for entry in before.images}
+        images = {
+            entry
+            for entry in self.images - before.images
+            if entry.split(" ", 1)[0] not in known or not entry.endswith(" <none>")
+        }
         return Inventory(
             self.containers - before.containers,
             self.volumes - before.volumes,
             self.networks - before.networks,
-            self.images - before.images,
+            frozenset(images),
         )
 
     def __bool__(self) -> bool:
@@ -83,14 +90,13 @@ class Inventory:
         return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in parts.items() if names)
 
     def without_images_tagged(self, tags: set[str]) -> Inventory:
-        """The same, minus the images that carry one of `tags` (the base images the tests made available)."""
-        kept = frozenset(image for image in self.images if not set(image.split(" ", 1)[1].split(",")) & tags)
-        return dataclasses.replace(self, images=kept)
+        """The same, minus the entries of those tags (the base images the tests made available)."""
+        return dataclasses.replace(self, images=frozenset(e for e in self.images if e.split(" ", 1)[1] not in tags))
 
 
-def image_name(image) -> str:
-    """How the inventory names an image: short id and tags, e.g. `sha256:0123456789ab ai-lab:1,ai-lab:latest`."""
-    return f"{image.short_id} {','.join(sorted(image.tags)) or '<none>'}"
+def image_entries(image) -> set[str]:
+    """How the inventory names an image: `<short id> <tag>` per tag, or `<short id> <none>`."""
+    return {f"{image.short_id} {tag}" for tag in image.tags} or {f"{image.short_id} <none>"}
 
 
 def inventory() -> Inventory | None:
@@ -104,5 +110,5 @@ def inventory() -> Inventory | None:
         frozenset(v.name for v in client.volumes.list()),
         frozenset(n.name for n in client.networks.list()),
         # Top-level images only: intermediate build layers go with the image built on them.
-        frozenset(image_name(image) for image in client.images.list()),
+        frozenset(entry for image in client.images.list() for entry in image_entries(image)),
     )
