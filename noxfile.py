@@ -20,6 +20,7 @@ nox.options.sessions = ["docs", "lint", "tests"]
 PYTHON = "3.11"
 BUILD = "docs/_build"
 SPHINX = ["sphinx-build", "-c", ".", "-d", f"{BUILD}/doctrees", "docs"]
+PYTEST = ["pytest", "-c", "tests/pytest.ini", "--rootdir", "."]  # the tests' configuration lives in tests/
 
 
 def install(session: nox.Session) -> None:
@@ -36,6 +37,11 @@ def install(session: nox.Session) -> None:
         # KubeSpawner as the Kubernetes example's chart bundles it, for its trait checks.
         f"jupyterhub-kubespawner=={versions.pins('kubernetes')['KUBESPAWNER_VERSION']}",
     )
+
+
+def install_axe(session: nox.Session) -> None:
+    """axe-core, which the site audit injects into pages, at the version tests/package-lock.json pins."""
+    session.run("npm", "ci", "--prefix", "tests", "--no-audit", "--no-fund", external=True)
 
 
 def build_site(session: nox.Session, *extra: str) -> None:
@@ -72,15 +78,17 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     build_site(session)
-    session.run("pytest", "-m", "not docker", *session.posargs)
+    # The browser audit of the site runs in `tests` (it needs Chromium and axe-core from npm).
+    session.run(*PYTEST, "-m", "not docker and not browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Build the site, run every test against a real Docker engine, then build the site with the report."""
     install(session)
+    install_axe(session)
     build_site(session)
-    session.run("pytest", "--durations=12", *session.posargs)
+    session.run(*PYTEST, "--durations=12", *session.posargs)
     build_site(session)  # now with the test report's summary on the testing page
 
 
@@ -88,11 +96,11 @@ def tests(session: nox.Session) -> None:
 def screenshots(session: nox.Session) -> None:
     """Regenerate the minimal example's screenshots with a real browser."""
     install(session)
-    session.run("pytest", "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+    session.run(*PYTEST, "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark spawns, image size, many users at once and the site build (needs Docker, about 20 min)."""
+    """Benchmark spawns, image size, many users at once and the site build (needs Docker; Benchmarks says how long)."""
     install(session)
     session.run("python", "-m", "harness.bench", *session.posargs, env={"PYTHONPATH": "tests:docs/_ext"})

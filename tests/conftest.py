@@ -6,20 +6,13 @@ Tests marked `docker` need a real engine. Without one they fail in CI
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import pytest
+from harness import engine, examples, report, standins, steps
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from harness import engine, examples, report, standins  # noqa: E402
+_report = report  # the hook below has a parameter named report
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "docker: needs a real Docker engine (builds images, starts containers)")
     capture = config.pluginmanager.getplugin("capturemanager")
 
     def past_the_capture(text: str) -> None:
@@ -30,10 +23,26 @@ def pytest_configure(config: pytest.Config) -> None:
     standins.announcer = past_the_capture
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "docker_client" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.docker)
+    steps.order(items)
+    narrowed = [
+        f"-{flag} {value!r}" for flag, value in (("m", config.option.markexpr), ("k", config.option.keyword)) if value
+    ]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        narrowed.append("only " + " ".join(config.args))
+    report.narrowed(", ".join(narrowed))
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    report.deselected(len(items))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each test's outcome, so the report credits a block only to tests that passed."""
+    _report.outcome(report.nodeid, report.when, report.outcome)
 
 
 _engine_before: engine.Inventory | None = None
@@ -45,7 +54,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    report.write()
+    unproven = report.write()
+    if unproven:
+        standins.announce("The report finds blocks this full run did not prove:\n" + "\n".join(unproven))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if _engine_before is not None:
         examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()

@@ -1,6 +1,8 @@
 """Every code block of the site is checked, or says why not.
 
 Blocks come from the built site's doctrees (build it first: `nox -s docs`).
+Without them, or with doctrees older than a page or a file it includes, one
+test fails and says so; the other test modules still collect and run.
 Static checks run without Docker (`pytest -m "not docker"`); Docker checks
 build the documented Dockerfiles and start the hub from the documented config.
 """
@@ -9,16 +11,26 @@ from __future__ import annotations
 
 import pytest
 from ailab_guide import versions
-from harness import checks, report, snippets
+from harness import blocks, checks, report, snippets
 
-BLOCKS = snippets.collect()
+try:
+    BLOCKS, MISSING = list(blocks.every()), ""
+except snippets.NoDoctrees as exc:
+    BLOCKS, MISSING = [], str(exc)
 for _block in BLOCKS:
-    report.register(_block)
+    report.register(_block, checks.expected(_block), checks.kind(_block))
 DOCKER_BLOCKS = [block for block in BLOCKS if checks.docker_checks(block)]
 
 
 def block_id(block: snippets.Block) -> str:
     return block.id
+
+
+def test_the_site_is_built_and_current() -> None:
+    """The blocks checked are the pages' current blocks: doctrees exist and are newer than their sources."""
+    assert not MISSING, MISSING
+    stale = snippets.stale()
+    assert not stale, "The built site is older than its sources; run `nox -s docs` again:\n" + "\n".join(stale)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=block_id)
@@ -35,15 +47,17 @@ def test_block_static(block: snippets.Block) -> None:
 
 
 @pytest.mark.parametrize("block", DOCKER_BLOCKS, ids=block_id)
-def test_block_docker(block: snippets.Block, docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_block_docker(block: snippets.Block, docker_client) -> None:
     """Build the block's Dockerfile; start a hub from the block's config."""
     checks.run(block, checks.docker_checks(block), docker_client)
 
 
-def test_ai_lab_image_is_ready_for_the_hub(docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_ai_lab_image_is_ready_for_the_hub(docker_client) -> None:
     """The AI Lab image built from examples/minimal runs jupyterhub-singleuser as the hub expects."""
     # Built again (cached) rather than the fixture's id: another process may remove images meanwhile.
-    image = checks.build(docker_client, "minimal", "Dockerfile.ai-lab").id
+    image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.ai-lab").id
     pin = versions.pins("minimal")["JUPYTERHUB_VERSION"]
     script = (
         "command -v jupyterhub-singleuser; "
@@ -52,7 +66,7 @@ def test_ai_lab_image_is_ready_for_the_hub(docker_client, base_images) -> None:
         "id -un; "
         'test -f "$NOTEBOOK_DEFAULTS/start.ipynb" && echo start-notebook-ok'
     )
-    code, output = checks.run_in_image(docker_client, image, ["-c", script], entrypoint=["/bin/sh"])
+    code, output = checks.images.run_in_image(docker_client, image, ["-c", script], entrypoint=["/bin/sh"])
     lines = output.strip().splitlines()
     assert code == 0, output
     assert lines[0] == "/home/jupyter/jupyterenv/bin/jupyterhub-singleuser", output
@@ -68,11 +82,12 @@ def test_ai_lab_image_is_ready_for_the_hub(docker_client, base_images) -> None:
     report.metric("image_overhead_mb", overhead)
 
 
-def test_hub_and_ai_lab_run_the_same_jupyterhub(docker_client, base_images) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_hub_and_ai_lab_run_the_same_jupyterhub(docker_client) -> None:
     """Hub and single-user server must be the same JupyterHub release (both read from built images)."""
-    hub_image = checks.build(docker_client, "minimal", "Dockerfile.hub")
-    ai_lab_image = checks.build(docker_client, "minimal", "Dockerfile.ai-lab")
-    hub = checks.jupyterhub_version(docker_client, hub_image.id)
-    singleuser = checks.jupyterhub_version(docker_client, ai_lab_image.id)
-    checks.assert_same_jupyterhub(hub, singleuser)
+    hub_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.hub")
+    ai_lab_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.ai-lab")
+    hub = checks.images.jupyterhub_version(docker_client, hub_image.id)
+    singleuser = checks.images.jupyterhub_version(docker_client, ai_lab_image.id)
+    checks.images.assert_same_jupyterhub(hub, singleuser)
     assert hub == versions.pins("minimal")["JUPYTERHUB_VERSION"]

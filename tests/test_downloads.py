@@ -11,13 +11,13 @@ import shutil
 
 import pytest
 from ailab_guide import downloads as archives
-from harness import downloads, paths, snippets
+from harness import blocks, downloads, paths
 
 
 def page_of(example: str) -> str:
     """The page whose example-download directive offers this example."""
     name = archives.block_name(example)
-    pages = [block.page for block in snippets.collect() if block.name == name]
+    pages = [block.page for block in blocks.every() if block.name == name]
     assert len(pages) == 1, f"examples/{example} must be offered by exactly one page ({{example-download}}), is {pages}"
     return pages[0]
 

@@ -11,7 +11,7 @@ import pathlib
 
 import docker
 import pytest
-from harness import compose, engine, hub, minimal_example, paths
+from harness import blocks, engine, hub, minimal_example, paths, shell
 
 PROJECT = "ailabguidefail"
 URL = minimal_example.URL
@@ -34,7 +34,8 @@ def append_config(folder: pathlib.Path, lines: str) -> None:
     config.write_text(config.read_text() + "\n" + lines + "\n")
 
 
-def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, base_images, tmp_path):
+@pytest.mark.usefixtures("base_images")
+def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, tmp_path):
     with changed_example(docker_client, tmp_path, lambda f: append_config(f, "c.DockerSpawner.http_timeout = 1")):
         alice = hub.User(URL, "alice")
         alice.login(minimal_example.trial_password())
@@ -43,11 +44,11 @@ def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, bas
         log = hub_log(docker_client)
         progress = alice.api("GET", "/users/alice/server/progress").text  # what the browser's spawn page reads
     assert "Spawn failed" in progress, progress
-    for line in minimal_example.block(page="limitations.md", name="symptom-timeout").splitlines():
-        assert hub.contains_ignoring_addresses(log, line.strip()), f"the hub log does not say {line!r}:\n{log[-3000:]}"
+    blocks.assert_in_output(blocks.named("limitations.md", "symptom-timeout"), log, each_line=True)
 
 
-def test_a_version_mismatch_is_logged_as_quoted(docker_client, base_images, tmp_path):
+@pytest.mark.usefixtures("base_images")
+def test_a_version_mismatch_is_logged_as_quoted(docker_client, tmp_path):
     def pin_an_older_jupyterhub(folder: pathlib.Path) -> None:
         dockerfile = folder / "Dockerfile.ai-lab"
         text = dockerfile.read_text()
@@ -60,8 +61,7 @@ def test_a_version_mismatch_is_logged_as_quoted(docker_client, base_images, tmp_
         with contextlib.suppress(hub.HubError):  # the spawn may or may not work; the warning is the point
             alice.start(timeout=120)
         log = hub_log(docker_client)
-    expected = minimal_example.block(page="limitations.md", name="symptom-version-mismatch")
-    assert expected in log, f"the hub log does not say {expected!r}:\n{log[-3000:]}"
+    blocks.assert_in_output(blocks.named("limitations.md", "symptom-version-mismatch"), log)
 
 
 def test_a_root_owned_host_folder_fails_as_quoted_and_chown_fixes_it(docker_client, minimal_images, tmp_path):
@@ -71,11 +71,10 @@ def test_a_root_owned_host_folder_fails_as_quoted_and_chown_fixes_it(docker_clie
     code, output = engine.run_once(docker_client, image, ["true"], volumes=mount)
     assert code != 0
     assert host_folder.stat().st_uid == 0
-    expected = minimal_example.block(page="limitations.md", name="symptom-root-owned")
-    assert expected in output, output
+    blocks.assert_in_output(blocks.named("limitations.md", "symptom-root-owned"), output)
 
     # The page's fix: look up the notebook user's ids, give the folder to them.
-    ids = compose.run_block(minimal_example.block(page="limitations.md", name="jupyter-ids"), paths.ROOT)
+    ids = shell.run_commands(blocks.named("limitations.md", "jupyter-ids"), paths.ROOT)
     uid, gid = (ids.split(f"{key}=")[1].split("(")[0] for key in ("uid", "gid"))
     chown = [f"{uid}:{gid}", "/home/jupyter/notebooks"]  # as root in a container: the test needs no root
     assert engine.run_once(docker_client, image, chown, entrypoint=["chown"], user="root", volumes=mount)[0] == 0

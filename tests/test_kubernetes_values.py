@@ -13,13 +13,12 @@ import contextlib
 import copy
 import importlib.metadata
 import re
-import subprocess
 import uuid
 
 import docker.errors
 import pytest
 from docker.types import Mount
-from harness import checks, downloads, engine, minimal_example, standins
+from harness import blocks, checks, downloads, engine, shell, standins
 from harness import kubernetes as k8s
 from traitlets.config import Config
 
@@ -39,7 +38,7 @@ def values_with(change) -> dict:
 
 def jupyter_ids(client, image: str) -> tuple[int, int]:
     """uid and gid of the image's `jupyter` user, as `id jupyter` prints them."""
-    code, output = checks.run_in_image(client, image, ["jupyter"], entrypoint=["id"])
+    code, output = checks.images.run_in_image(client, image, ["jupyter"], entrypoint=["id"])
     assert code == 0, output
     match = re.search(r"uid=(\d+)\(jupyter\) gid=(\d+)\(", output)
     assert match, output
@@ -108,14 +107,14 @@ def test_image_tag_names_the_pinned_versions() -> None:
     )
 
 
+@pytest.mark.usefixtures("checked")
 def test_page_shows_the_checked_values_file() -> None:
-    """The page's values block is the whole file these tests check."""
-    shown = minimal_example.block("kubernetes-values", page=PAGE)
-    assert shown.strip() == k8s.VALUES.read_text().strip()
+    """The page's values block is the whole file that the chart's schema and KubeSpawner accepted (`checked`)."""
+    blocks.assert_same_file(blocks.named(PAGE, "kubernetes-values"), k8s.VALUES.read_text(), blocks.VALIDATED)
 
 
 def test_install_command_uses_the_pinned_chart_version() -> None:
-    install = minimal_example.block("kubernetes-install", page=PAGE)
+    install = blocks.named(PAGE, "kubernetes-install").text
     assert re.findall(r"--version (\S+)", install) == [k8s.pins()["Z2JH_CHART_VERSION"]]
     assert "--values kubernetes/values.yaml" in install
 
@@ -200,7 +199,8 @@ def run_like_the_pod(client, image: str, pod: dict, volume: str) -> tuple[int, s
     )
 
 
-def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, base_images, tmp_path) -> None:
+@pytest.mark.usefixtures("base_images")
+def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, tmp_path) -> None:
     """The page's build command makes the image values.yaml names, with the chart's JupyterHub and its ids."""
     pins = k8s.pins()
     standins.ensure(docker_client, f"exasol/ai-lab:{pins['AI_LAB_VERSION']}")
@@ -208,18 +208,11 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, bas
     image = k8s.notebook_container(pod)["image"]
     volume = f"{checks.NAME_PREFIX}k8s-{uuid.uuid4().hex[:8]}"
     try:
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", minimal_example.block("kubernetes-build", page=PAGE)],
-            cwd=downloads.unpacked_example(PAGE, "kubernetes", tmp_path / "download").parent,  # the page's examples/
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-        )
-        assert result.returncode == 0, f"the page's build command fails:\n{(result.stdout + result.stderr)[-3000:]}"
+        examples_folder = downloads.unpacked_example(PAGE, "kubernetes", tmp_path / "download").parent
+        shell.run_commands(blocks.named(PAGE, "kubernetes-build"), examples_folder, timeout=1200)
         docker_client.images.get(image)  # the tag values.yaml names exists now
 
-        assert checks.jupyterhub_version(docker_client, image) == pins["JUPYTERHUB_VERSION"]
+        assert checks.images.jupyterhub_version(docker_client, image) == pins["JUPYTERHUB_VERSION"]
         single = k8s.load()["singleuser"]
         assert jupyter_ids(docker_client, image) == (single["uid"], single["fsGid"]), (
             "singleuser.uid and fsGid in values.yaml must be `id jupyter` of the built image"

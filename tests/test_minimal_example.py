@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 from ailab_guide import versions
-from harness import browser, compose, hub, minimal_example, paths, report
+from harness import blocks, browser, hub, minimal_example, paths, report, shell
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
@@ -67,13 +67,37 @@ def test_files_survive_a_server_restart(users):
     assert response.json()["content"] == "written before the restart"
 
 
+def test_a_stopped_server_leaves_no_container(users, docker_client):
+    """`remove = True`: stopping a server removes its container; the next start makes a new one."""
+    bob = users["bob"]
+    before = docker_client.containers.get("ai-lab-bob").id
+    bob.stop()
+    assert not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}), (
+        "bob's container outlived his server"
+    )
+    bob.start()
+    assert docker_client.containers.get("ai-lab-bob").id != before
+
+
 def test_the_image_checks_on_the_custom_image_page_pass(stack):
     """The commands under "Check the image" print what the page says they print."""
-    commands = minimal_example.block("check-image", page="custom-image.md")
-    output = compose.run_block(commands, paths.ROOT, stack["env"])
+    output = shell.run_commands(blocks.named("custom-image.md", "check-image"), paths.ROOT, stack["env"])
     assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output
     assert "(jupyter)" in output.split("uid=")[1].split("\n")[0], output
     assert "No broken requirements found." in output
+
+
+def test_the_status_commands_show_the_running_hub(stack):
+    """The page's "see what happens" commands run and show the hub and the users' image version."""
+    output = shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-status"), stack["folder"], stack["env"])
+    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output, output
+    assert "hub" in output and "JupyterHub" in output, output
+
+
+def test_the_image_size_commands_list_both_images(stack):
+    """The custom image page's `docker image ls` lines list the base image and the users' image."""
+    output = shell.run_commands(blocks.named("custom-image.md", "image-sizes"), stack["folder"], stack["env"])
+    assert "exasol/ai-lab" in output and "ai-lab-singleuser" in output, output
 
 
 def test_one_user_cannot_reach_another_users_server(users):
@@ -81,21 +105,24 @@ def test_one_user_cannot_reach_another_users_server(users):
     assert response.status_code == 403, f"bob got HTTP {response.status_code} from alice's server"
 
 
-def test_anonymous_requests_land_on_the_login_page(users):
+@pytest.mark.usefixtures("users")
+def test_anonymous_requests_land_on_the_login_page():
     anonymous = hub.User(URL, "nobody")
     response = anonymous.session.get(f"{URL}/user/alice/lab", timeout=30)
     assert response.url.startswith(f"{URL}/hub/login"), response.url
     assert 'name="password"' in response.text
 
 
-def test_the_ai_lab_default_password_opens_nothing(users):
+@pytest.mark.usefixtures("users")
+def test_the_ai_lab_default_password_opens_nothing():
     """The stock image's password `ailab` is ignored: only the hub grants access."""
     visitor = hub.User(URL, "visitor")
     response = visitor.session.get(f"{URL}/user/alice/api/contents/?token=ailab", timeout=30)
     assert response.status_code == 403, response.status_code
 
 
-def test_no_single_user_port_is_published_on_the_host(users, docker_client):
+@pytest.mark.usefixtures("users")
+def test_no_single_user_port_is_published_on_the_host(docker_client):
     for name in USERS:
         container = docker_client.containers.get(f"ai-lab-{name}")
         ports = container.attrs["NetworkSettings"]["Ports"] or {}
@@ -108,8 +135,8 @@ def test_no_single_user_port_is_published_on_the_host(users, docker_client):
 def test_hub_state_survives_down_and_up(users, stack):
     """Users, cookie secret and database live on a volume: a login stays valid."""
     alice = users["alice"]
-    compose.run_block(minimal_example.block("minimal-stop"), stack["folder"], stack["env"], timeout=300)
-    compose.run_block(minimal_example.block("minimal-start"), stack["folder"], stack["env"])
+    shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-stop"), stack["folder"], stack["env"], timeout=300)
+    shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-start"), stack["folder"], stack["env"])
     hub.wait_until_up(URL)
     assert alice.model()["name"] == "alice", "the login cookie from before `down` no longer works"
     assert "" not in alice.model()["servers"], "the page says the hub stops running servers when it stops"
@@ -118,7 +145,8 @@ def test_hub_state_survives_down_and_up(users, stack):
     assert response.status_code == 200, response.text
 
 
-def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(users, tmp_path):
+@pytest.mark.usefixtures("users")
+def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
     """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook."""
     shots = browser.screenshot_folder(tmp_path)
     with browser.page(scale=2) as page:  # sharp on high-density screens, as the pages show them

@@ -14,7 +14,7 @@ import types
 
 import pytest
 from ailab_guide import hubconfig, versions
-from harness import checks, deployment, paths
+from harness import blocks, checks, paths
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator.handlers import LoginHandler
 
@@ -23,7 +23,7 @@ PAGE = "production.md"
 
 
 def quote(name: str) -> str:
-    return deployment.block(name, PAGE).strip()
+    return blocks.named(PAGE, name).text.strip()
 
 
 def load(**overrides: str):
@@ -35,7 +35,7 @@ def test_native_login_is_the_default():
     config = load()
     assert issubclass(config.JupyterHub.authenticator_class, NativeAuthenticator)
     assert config.NativeAuthenticator.open_signup is False, "sign-ups must wait for an admin"
-    checks.check_config(config)
+    checks.configs.check_config(config)
 
 
 def test_nativeauthenticator_still_needs_the_statsd_workaround():
@@ -48,7 +48,8 @@ def test_nativeauthenticator_still_needs_the_statsd_workaround():
     handler.request = types.SimpleNamespace(arguments={})
     with pytest.raises(AttributeError) as caught:
         asyncio.run(handler.post())
-    assert str(caught.value) == quote("production-statsd-error").split("AttributeError: ", 1)[1]
+    error = f"AttributeError: {caught.value}"
+    blocks.assert_in_output(blocks.named(PAGE, "production-statsd-error"), error, exact=True)
     assert "class NativeLoginHandler(LoginHandler)" in quote("production-statsd-workaround")
     workaround = load().JupyterHub.authenticator_class
     handlers = dict(workaround.get_handlers(workaround.__new__(workaround), app=None))
@@ -59,12 +60,12 @@ def test_the_openid_connect_branch_names_only_real_traits():
     config = load(HUB_LOGIN="oidc", HUB_PUBLIC_URL="https://hub.example.com")
     assert config.JupyterHub.authenticator_class == "generic-oauth"
     assert config.GenericOAuthenticator.oauth_callback_url == "https://hub.example.com/hub/oauth_callback"
-    checks.check_config(config)
+    checks.configs.check_config(config)
 
 
 def test_the_page_shows_exactly_the_openid_connect_branch():
     """The page includes the branch between its markers; moved markers would show the wrong lines."""
-    shown = deployment.block("production-oidc", PAGE)
+    shown = blocks.named(PAGE, "production-oidc").text
     assert shown.startswith("# Log in with"), shown[:80]
     assert 'c.JupyterHub.authenticator_class = "generic-oauth"' in shown
     assert "NativeAuthenticator" not in shown and "[oidc-login" not in shown

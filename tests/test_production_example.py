@@ -1,4 +1,5 @@
-"""The production example, end to end, with the commands of its page, in the page's order.
+"""The production example, end to end, with the commands of its page, in the page's order
+(each test's `@pytest.mark.step` number; harness/steps.py runs them so).
 
 The page's download of examples/ is started with a throw-away self-signed certificate. The
 admin and a user sign up through the forms, the admin approves the user, who
@@ -11,13 +12,12 @@ upgrade commands, and the idle culler. The user's notebook must survive each.
 from __future__ import annotations
 
 import re
-import time
 
 import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
-from harness import checks, compose, deployment, engine, hub, report
+from harness import blocks, checks, compose, deployment, engine, hub, report, shell
 
 PAGE = "production.md"
 SCENARIO = deployment.Scenario(
@@ -36,16 +36,12 @@ PASSWORD = "a-long-test-passphrase-for-ada"
 NOTEBOOK = "kept-in-production.txt"
 
 
-def block(name: str) -> str:
-    return deployment.block(name, PAGE)
-
-
-def quote(name: str) -> str:
-    return block(name).strip()
+def block(name: str):
+    return blocks.named(PAGE, name)
 
 
 def admin_name() -> str:
-    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("production-settings"))
+    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("production-settings").text)
     assert match, "production-settings no longer sets HUB_ADMIN"
     return match.group(1)
 
@@ -56,8 +52,8 @@ def stack(docker_client, base_images, tmp_path_factory):
     certificate = scratch / "examples" / "production" / "secrets" / "tls.crt"
 
     def set_up(folder):  # the page's steps before the start
-        compose.run_block(block("production-certificate"), folder)
-        compose.run_block(block("production-settings"), folder)
+        shell.run_commands(block("production-certificate"), folder)
+        shell.run_commands(block("production-settings"), folder)
 
     with deployment.running_copy(
         docker_client,
@@ -81,7 +77,7 @@ def person(stack, name: str) -> hub.User:
 @pytest.fixture(scope="module")
 def admin(stack):
     admin = person(stack, admin_name())
-    assert admin.sign_up(PASSWORD + "-admin") == quote("production-admin-signup")
+    blocks.assert_in_output(block("production-admin-signup"), admin.sign_up(PASSWORD + "-admin"), exact=True)
     admin.login(PASSWORD + "-admin")
     return admin
 
@@ -90,8 +86,8 @@ def admin(stack):
 def ada(stack, admin):
     """The user signs up, is refused until approved, then logs in and starts her AI Lab."""
     ada = person(stack, USER)
-    assert ada.sign_up(PASSWORD) == quote("production-user-signup")
-    assert ada.login_error(PASSWORD) == quote("production-not-approved")
+    blocks.assert_in_output(block("production-user-signup"), ada.sign_up(PASSWORD), exact=True)
+    blocks.assert_in_output(block("production-not-approved"), ada.login_error(PASSWORD), exact=True)
     response = admin.session.get(f"{stack['url']}/hub/authorize/{USER}", timeout=30)
     assert response.status_code == 200, f"approving {USER}: HTTP {response.status_code}"
     ada.login(PASSWORD)
@@ -107,7 +103,7 @@ def notebook_is_there(user: hub.User) -> None:
 
 
 def run(stack, name: str, **env: str) -> str:
-    return compose.run_block(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
+    return shell.run_commands(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
 
 
 def container(client, name: str = USER):
@@ -118,45 +114,45 @@ def hub_container(client):
     return compose.service_container(client, PROJECT, "hub")
 
 
-def wait_until_stopped(user: hub.User, timeout: float) -> float:
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        if "" not in user.model()["servers"]:
-            return time.monotonic() - began
-        time.sleep(2)
-    raise AssertionError(f"the hub still lists {user.name}'s server after {timeout:.0f} s")
-
-
-def test_the_hub_runs_the_config_the_page_shows(docker_client, stack):
+@pytest.mark.step(1)
+@pytest.mark.usefixtures("stack")
+def test_the_hub_runs_the_config_the_page_shows(docker_client):
     """The page's config block is the file inside the running hub (the build copies it in)."""
-    shown = block("production-config")
     running = hub_container(docker_client).exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
     assert running.exit_code == 0, running.output
-    assert running.output.decode().strip() == shown.strip(), "the hub runs another config than the page shows"
+    blocks.assert_is_running_file(block("production-config"), running.output.decode())
 
 
+@pytest.mark.step(2)
 def test_the_user_runs_code_over_https(ada):
     output = ada.run_code("import exasol.nb_connector, getpass; print(getpass.getuser())")
     assert output.strip() == "jupyter"
     notebook_is_there(ada)
 
 
-def test_plain_http_gets_no_hub(stack, ada):
+@pytest.mark.step(3)
+@pytest.mark.usefixtures("stack", "ada")
+def test_plain_http_gets_no_hub():
     """The port speaks TLS only: a plain HTTP request gets no page at all."""
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{PORT}/hub/login", timeout=10)
 
 
+@pytest.mark.step(4)
 def test_only_the_admin_may_approve(stack, ada):
     response = ada.session.get(f"{stack['url']}/hub/authorize", timeout=30)
     assert response.status_code == 403, f"{USER} opened the approval page: HTTP {response.status_code}"
 
 
-def test_limits_show_in_docker_inspect(stack, ada):
-    assert run(stack, "production-inspect-limits").strip() == quote("production-limits-output")
+@pytest.mark.step(5)
+@pytest.mark.usefixtures("ada")
+def test_limits_show_in_docker_inspect(stack):
+    blocks.assert_in_output(block("production-limits-output"), run(stack, "production-inspect-limits"), exact=True)
 
 
-def test_the_users_container_has_no_privileges(docker_client, ada):
+@pytest.mark.step(6)
+@pytest.mark.usefixtures("ada")
+def test_the_users_container_has_no_privileges(docker_client):
     attrs = container(docker_client).attrs
     assert attrs["Config"]["User"] == "jupyter"
     assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
@@ -165,14 +161,17 @@ def test_the_users_container_has_no_privileges(docker_client, ada):
     assert not any(bindings for bindings in (attrs["NetworkSettings"]["Ports"] or {}).values())
 
 
-def test_hub_and_users_run_the_same_jupyterhub(docker_client, stack, ada):
+@pytest.mark.step(7)
+@pytest.mark.usefixtures("stack", "ada")
+def test_hub_and_users_run_the_same_jupyterhub(docker_client):
     """Both images come from one JUPYTERHUB_VERSION line; an upgrade that changes it keeps them equal."""
-    hub_version = checks.jupyterhub_version(docker_client, hub_container(docker_client).image.id)
-    user_version = checks.jupyterhub_version(docker_client, container(docker_client).image.id)
-    checks.assert_same_jupyterhub(hub_version, user_version)
+    hub_version = checks.images.jupyterhub_version(docker_client, hub_container(docker_client).image.id)
+    user_version = checks.images.jupyterhub_version(docker_client, container(docker_client).image.id)
+    checks.images.assert_same_jupyterhub(hub_version, user_version)
     assert hub_version == versions.pins("production")["JUPYTERHUB_VERSION"]
 
 
+@pytest.mark.step(8)
 def test_the_private_key_is_not_in_the_hub_image(docker_client, stack):
     """The key reaches the hub as a compose secret at run time, never through the build."""
     key_line = (stack["folder"] / "secrets" / "tls.key").read_text().splitlines()[1]  # 64 characters of the key
@@ -187,6 +186,7 @@ def test_the_private_key_is_not_in_the_hub_image(docker_client, stack):
     assert not output.strip(), f"the hub image holds the private key: {output}"
 
 
+@pytest.mark.step(9)
 def test_a_hub_restart_keeps_the_server_running(stack, docker_client, ada):
     before = container(docker_client).id
     run(stack, "production-restart")
@@ -197,15 +197,17 @@ def test_a_hub_restart_keeps_the_server_running(stack, docker_client, ada):
     assert ada.run_code("print(6 * 7)").strip() == "42"
 
 
+@pytest.mark.step(10)
 def test_a_container_killed_from_outside_is_noticed_and_starts_again(docker_client, ada):
     container(docker_client).kill()
-    report.timing("production example: hub notices a killed container", wait_until_stopped(ada, timeout=120))
+    report.timing("production example: hub notices a killed container", ada.wait_until_stopped(timeout=120))
     with pytest.raises(docker.errors.NotFound):  # remove = True: the engine removed it
         container(docker_client)
     ada.start()
     notebook_is_there(ada)
 
 
+@pytest.mark.step(11)
 def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
     run(stack, "production-backup")
     hub.wait_until_up(stack["url"], verify=stack["verify"])
@@ -221,6 +223,7 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
     assert owner.strip() == "jupyter", "the restore changed the file's owner"
 
 
+@pytest.mark.step(12)
 def test_the_upgrade_commands_keep_accounts_and_notebooks(stack, ada):
     run(stack, "production-upgrade")
     hub.wait_until_up(stack["url"], verify=stack["verify"])
@@ -229,10 +232,11 @@ def test_the_upgrade_commands_keep_accounts_and_notebooks(stack, ada):
     notebook_is_there(ada)
 
 
+@pytest.mark.step(13)
 def test_an_idle_server_is_culled_and_its_notebook_kept(stack, ada):
     """Last: the hub is recreated with a 30 s timeout, which would cull the other tests' servers too."""
     run(stack, "production-start", IDLE_TIMEOUT="30")
     hub.wait_until_up(stack["url"], verify=stack["verify"])
-    report.timing("production example: idle server culled (IDLE_TIMEOUT=30)", wait_until_stopped(ada, timeout=180))
+    report.timing("production example: idle server culled (IDLE_TIMEOUT=30)", ada.wait_until_stopped(timeout=180))
     ada.start()
     notebook_is_there(ada)

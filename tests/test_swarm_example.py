@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 from ailab_guide import versions
-from harness import compose, deployment, downloads, hub, minimal_example, report
+from harness import blocks, compose, downloads, hub, minimal_example, report, shell
 
 PAGE = "swarm.md"
 STACK = "ailabguideswarm"
@@ -30,8 +30,8 @@ HUB_VOLUME = f"{STACK}_hub-data"
 NOTEBOOKS = "/home/jupyter/notebooks"
 
 
-def block(name: str) -> str:
-    return deployment.block(name, PAGE)
+def block(name: str):
+    return blocks.named(PAGE, name)
 
 
 def swarm_state(client: docker.DockerClient) -> str:
@@ -90,17 +90,17 @@ def stack(docker_client, base_images, tmp_path_factory):
     env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
     with single_node_swarm(docker_client):
         try:
-            compose.run_block(block("swarm-build"), folder, env)
-            compose.run_block(block("swarm-deploy"), folder, env)
+            shell.run_commands(block("swarm-build"), folder, env)
+            shell.run_commands(block("swarm-deploy"), folder, env)
             hub.wait_until_up(URL, timeout=180)
             yield {"folder": folder, "env": env}
         finally:
             kept = False
             try:
-                compose.run_block(block("swarm-stop"), folder, env, timeout=300)
+                shell.run_commands(block("swarm-stop"), folder, env, timeout=300)
                 volumes = {v.name for v in docker_client.volumes.list()}
                 kept = {VOLUME, HUB_VOLUME} <= volumes
-                compose.run_block(block("swarm-cleanup"), folder, env, timeout=300)
+                shell.run_commands(block("swarm-cleanup"), folder, env, timeout=300)
             finally:
                 remove_leftovers(docker_client)
             assert kept, "the page says `swarm-stop` keeps the hub's and the users' volumes"
@@ -111,17 +111,24 @@ def stack(docker_client, base_images, tmp_path_factory):
 @pytest.fixture(scope="module")
 def alice(stack):
     user = hub.User(URL, USER)
-    user.login(minimal_example.trial_password(block("swarm-deploy")))
+    user.login(minimal_example.trial_password(block("swarm-deploy").text))
     report.timing("swarm example: spawn of alice's AI Lab service (first start)", user.start(timeout=420))
     return user
 
 
 def test_the_page_shows_the_config_the_test_deploys(stack):
-    shown = block("swarm-config")
-    assert shown.strip() == (stack["folder"] / "jupyterhub_config.py").read_text().strip()
+    blocks.assert_is_running_file(block("swarm-config"), (stack["folder"] / "jupyterhub_config.py").read_text())
 
 
-def test_the_users_server_is_a_swarm_service_on_the_overlay_network(alice, docker_client):
+@pytest.mark.usefixtures("alice")
+def test_the_status_commands_show_the_stack_and_the_users_service(stack):
+    """The page's "see what happens" commands run and name the hub's and alice's services."""
+    output = shell.run_commands(block("swarm-status"), stack["folder"], stack["env"])
+    assert f"{STACK}_hub" in output and SERVICE in output, output
+
+
+@pytest.mark.usefixtures("alice")
+def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_client):
     service = docker_client.services.get(SERVICE)
     network = docker_client.networks.get(NETWORK)
     assert network.attrs["Driver"] == "overlay" and network.attrs["Attachable"], network.attrs

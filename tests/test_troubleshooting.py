@@ -9,14 +9,14 @@ user only, so one hub serves every test:
 - an image without the virtual environment on PATH: that user's PATH lacks it;
 - the default `hub_ip` (127.0.0.1): that user gets the hub API URL it would
   produce (`hub_connect_url`), so the container looks for the hub in itself.
-The kept-container test runs last: it resets the hub's database.
+The kept-container test runs last (`@pytest.mark.step`, harness/steps.py): it resets the hub's database.
 """
 
 from __future__ import annotations
 
 import docker
 import pytest
-from harness import compose, hub, minimal_example
+from harness import blocks, compose, hub, minimal_example, shell
 
 PAGE = "troubleshooting.md"
 PROJECT = "ailabguidetrouble"
@@ -58,8 +58,8 @@ c.Spawner.pre_spawn_hook = break_on_purpose
 """
 
 
-def symptom(name: str) -> str:
-    return minimal_example.block(name, page=PAGE).strip()
+def symptom(name: str):
+    return blocks.named(PAGE, name)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,9 @@ def hub_log(client: docker.DockerClient) -> str:
     return compose.service_container(client, PROJECT, "hub").logs().decode(errors="replace")
 
 
-def test_a_user_not_allowed_sees_the_quoted_login_error(broken):
+@pytest.mark.step(1)
+@pytest.mark.usefixtures("broken")
+def test_a_user_not_allowed_sees_the_quoted_login_error():
     alice = hub.User(minimal_example.URL, "alice")
     with pytest.raises(hub.HubError):
         alice.login(minimal_example.trial_password())
@@ -104,41 +106,51 @@ def test_a_user_not_allowed_sees_the_quoted_login_error(broken):
         timeout=30,
     )
     assert page.status_code == 403
-    assert symptom("symptom-not-allowed") in page.text
+    blocks.assert_in_output(symptom("symptom-not-allowed"), page.text)
 
 
-def test_a_wrong_network_name_fails_the_spawn_as_quoted(broken):
-    assert symptom("symptom-network") in failed_spawn_message(logged_in("wrongnetwork"))
+@pytest.mark.step(2)
+@pytest.mark.usefixtures("broken")
+def test_a_wrong_network_name_fails_the_spawn_as_quoted():
+    blocks.assert_in_output(symptom("symptom-network"), failed_spawn_message(logged_in("wrongnetwork")))
 
 
-def test_a_missing_image_fails_the_spawn_as_quoted(broken):
-    assert symptom("symptom-no-image") in failed_spawn_message(logged_in("missingimage"))
+@pytest.mark.step(3)
+@pytest.mark.usefixtures("broken")
+def test_a_missing_image_fails_the_spawn_as_quoted():
+    blocks.assert_in_output(symptom("symptom-no-image"), failed_spawn_message(logged_in("missingimage")))
 
 
-def test_the_stock_ai_lab_image_fails_as_quoted(broken, docker_client):
+@pytest.mark.step(4)
+@pytest.mark.usefixtures("broken")
+def test_the_stock_ai_lab_image_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("stockimage"))
     # Which reason the page shows depends on whether the container has already exited.
     assert "Spawn failed" in message, message
     assert "didn't respond in 20 seconds" in message or "The 'ip' trait" in message, message
     log = container_log(docker_client, "stockimage")
-    assert symptom("symptom-stock-image") in log, log
+    blocks.assert_in_output(symptom("symptom-stock-image"), log)
 
 
-def test_jupyterhub_singleuser_off_path_fails_as_quoted(broken, docker_client):
+@pytest.mark.step(5)
+@pytest.mark.usefixtures("broken")
+def test_jupyterhub_singleuser_off_path_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("nosingleuser"))
     assert "Spawn failed" in message, message
     log = container_log(docker_client, "nosingleuser")
-    assert symptom("symptom-singleuser-not-found") in log, log
+    blocks.assert_in_output(symptom("symptom-singleuser-not-found"), log)
 
 
-def test_a_hub_api_on_127_0_0_1_is_not_reached_as_quoted(broken, docker_client):
+@pytest.mark.step(6)
+@pytest.mark.usefixtures("broken")
+def test_a_hub_api_on_127_0_0_1_is_not_reached_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("hubunreachable"))
     assert "Spawn failed" in message, message
     log = container_log(docker_client, "hubunreachable")
-    for line in symptom("symptom-hub-unreachable").splitlines():
-        assert line.strip() in log, f"the container log does not say {line!r}:\n{log[-3000:]}"
+    blocks.assert_in_output(symptom("symptom-hub-unreachable"), log, each_line=True)
 
 
+@pytest.mark.step(7)
 def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broken, docker_client):
     staleuser = logged_in("staleuser")
     staleuser.start(timeout=300)
@@ -149,11 +161,10 @@ def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broke
     # A fresh hub database beside the kept container: the hub and its volume are recreated.
     commands = f"docker compose rm --stop --force hub\ndocker volume rm {PROJECT}_hub-data\ndocker compose up --detach"
     env = {**broken["env"], "TRIAL_PASSWORD": minimal_example.trial_password()}
-    compose.run_block(commands, broken["folder"], env)
+    shell.run_commands(commands, broken["folder"], env)
     hub.wait_until_up(minimal_example.URL)
 
     logged_in("staleuser").start(timeout=300)
     assert docker_client.containers.get("ai-lab-staleuser").id == kept.id  # the old container, old settings and all
     log = hub_log(docker_client)
-    for line in symptom("symptom-kept-container").splitlines():
-        assert line.strip() in log, f"the hub log does not say {line!r}:\n{log[-3000:]}"
+    blocks.assert_in_output(symptom("symptom-kept-container"), log, each_line=True)

@@ -12,7 +12,7 @@ import pathlib
 import shutil
 from collections.abc import Iterator
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from . import paths
@@ -45,14 +45,21 @@ def screenshot_folder(scratch: pathlib.Path) -> pathlib.Path:
 
 
 @contextlib.contextmanager
+def browser() -> Iterator[Browser]:
+    """One headless Chromium, closed afterwards; open many pages in it (starting Chromium takes a second)."""
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@contextlib.contextmanager
 def page(scale: float = 1) -> Iterator[Page]:
     """A fresh browser page, 1280x800 (`scale` device pixels per CSS pixel), closed afterwards."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium(), args=FLAGS)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=scale)
-        finally:
-            browser.close()
+    with browser() as instance:
+        yield instance.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=scale)
 
 
 def screenshot_around(page: Page, selector: str, path: pathlib.Path, margin: int = 24) -> None:

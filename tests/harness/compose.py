@@ -1,15 +1,12 @@
-"""Run the commands a page shows, in a copy of an example folder, as a user would.
+"""Docker Compose as the tests meet it: how it is spelled here, and what its projects leave.
 
 Users type `docker compose`; machines that only have the older stand-alone
-`docker-compose` (v1) get the same command spelled that way.
+`docker-compose` (v1) get the same command spelled that way (shell.run_commands).
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import pathlib
-import re
 import shutil
 import subprocess
 
@@ -26,27 +23,6 @@ def compose_command() -> str:
     if shutil.which("docker-compose"):
         return "docker-compose"
     raise RuntimeError("Neither `docker compose` nor `docker-compose` is installed; see the README.")
-
-
-def run_block(commands: str, folder: pathlib.Path, env: dict[str, str] | None = None, timeout: float = 1800) -> str:
-    """Run a page's shell block with bash in `folder`; fail with its output if a line fails."""
-    # Wherever it starts a command: at a line's start, indented in a loop, after `;`, `&&` or `$(`.
-    script = re.sub(r"(?<![\w./-])docker compose ", compose_command() + " ", commands)
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        check=False,
-        cwd=folder,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise AssertionError(
-            f"The page's commands failed in {folder} (exit {result.returncode}):\n{script}\n"
-            f"--- output ---\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
-    return result.stdout + result.stderr
 
 
 def remove_leftovers(

@@ -14,14 +14,7 @@ from collections.abc import Callable, Iterator
 
 import docker
 
-from . import compose, downloads, hub, snippets
-
-
-def block(name: str, page: str) -> str:
-    """The text of the one block with this :name: on a page."""
-    found = [b for b in snippets.collect() if b.page == page and b.name == name]
-    assert len(found) == 1, f"{page} must have exactly one block named {name!r}, found {len(found)}"
-    return found[0].text
+from . import blocks, compose, downloads, hub, shell
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +69,14 @@ def running_copy(
     try:
         if prepare:
             prepare(folder)
-        compose.run_block(block(scenario.start, scenario.page), folder, env)
+        shell.run_commands(blocks.named(scenario.page, scenario.start), folder, env)
         hub.wait_until_up(url, verify=verify)
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
         # Users' containers first: a kept one (remove=False) would hold its volume.
         compose.remove_leftovers(client, containers=[f"{scenario.prefix}{user}" for user in users])
         try:
-            compose.run_block(block(scenario.cleanup, scenario.page), folder, env, timeout=300)
+            shell.run_commands(blocks.named(scenario.page, scenario.cleanup), folder, env, timeout=300)
         finally:
             compose.remove_leftovers(
                 client,

@@ -16,7 +16,7 @@ import urllib.parse
 
 from ailab_guide import downloads
 
-from . import compose, paths, snippets
+from . import blocks, paths, shell
 
 HTML = paths.BUILD / "html"
 # A path-like word in a command or a file: `../minimal`, `minimal/Dockerfile.ai-lab`, `start-ai-lab.sh`.
@@ -86,7 +86,7 @@ def check(page: str, unpacked: pathlib.Path, example: str) -> None:
         return path.is_file() and not skip.match_file(path.relative_to(paths.ROOT).as_posix())
 
     todo: set[pathlib.Path] = {path for path in (paths.EXAMPLES / example).rglob("*") if kept(path)}
-    for block in (block for block in snippets.collect() if block.page == page):
+    for block in (block for block in blocks.every() if block.page == page):
         if block.source.startswith("examples/"):
             shipped = unpacked.parent / block.source
             assert shipped.is_file(), f"{page} includes {block.source}, which its archive lacks"
@@ -109,14 +109,6 @@ def check(page: str, unpacked: pathlib.Path, example: str) -> None:
         )
 
 
-def get_block(page: str, example: str) -> str:
-    """The page's commands that fetch and unpack the archive."""
-    name = downloads.block_name(example)
-    found = [block.text for block in snippets.collect() if block.page == page and block.name == name]
-    assert len(found) == 1, f"{page} must have one block named {name!r} (the example-download directive)"
-    return found[0]
-
-
 def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.Path:
     """The example's folder as a reader gets it, checked; `scratch` must be empty.
 
@@ -127,8 +119,10 @@ def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.
     assert not scratch.exists() or not any(scratch.iterdir()), f"{scratch} is not empty"
     scratch.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(archive, scratch / archive.name)
-    commands = [line for line in get_block(page, example).splitlines() if not line.startswith("curl ")]
-    compose.run_block("\n".join(commands), scratch)
+    block = blocks.named(page, downloads.block_name(example))  # from the example-download directive
+    # The curl line (there when the site's address is known) fetched the same file: it is in `scratch` already.
+    shell.run_commands("\n".join(line for line in block.text.splitlines() if not line.startswith("curl ")), scratch)
+    blocks.note(block, blocks.RAN)
     (scratch / archive.name).unlink()
     check(page, scratch / "examples", example)
     return scratch / "examples" / example

@@ -6,14 +6,13 @@ form's xsrf token and the hub's cookies, never with an admin token.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import uuid
-from urllib.parse import urlparse
 
 import requests
-import websocket
+
+from . import kernel
+from .wait import wait_until
 
 
 def contains_ignoring_addresses(text: str, quote: str) -> bool:
@@ -32,18 +31,19 @@ class HubError(AssertionError):
 
 def wait_until_up(url: str, timeout: float = 120, verify: bool | str = True) -> None:
     """Wait until the hub answers on its public URL (`verify`: the CA bundle for HTTPS)."""
-    deadline = time.monotonic() + timeout
     last = ""
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
+        nonlocal last
         try:
             response = requests.get(f"{url}/hub/api/", timeout=5, verify=verify)
-            if response.ok:
-                return
-            last = f"HTTP {response.status_code}"
         except requests.ConnectionError as exc:
             last = str(exc)
-        time.sleep(1)
-    raise HubError(f"The hub at {url} did not answer within {timeout:.0f} s (last: {last}).")
+            return False
+        last = f"HTTP {response.status_code}"
+        return response.ok
+
+    wait_until(answers, timeout, lambda: f"The hub at {url} did not answer (last: {last})", error=HubError)
 
 
 class User:
@@ -129,16 +129,16 @@ class User:
         response = self.api("POST", f"/users/{self.name}/server")
         if response.status_code not in (201, 202, 400):  # 400: already running
             raise HubError(f"Starting {self.name}'s server: HTTP {response.status_code} {response.text[:500]}")
-        deadline = began + timeout
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             server = self.model().get("servers", {}).get("")
-            if server and server.get("ready"):
-                self._forget_server_cookies()
-                return time.monotonic() - began
             if server is None and time.monotonic() - began > 5:
                 raise HubError(f"{self.name}'s server stopped while starting; see the hub log.")
-            time.sleep(0.5)
-        raise HubError(f"{self.name}'s server was not ready within {timeout:.0f} s.")
+            return bool(server and server.get("ready"))
+
+        wait_until(ready, timeout, f"{self.name}'s server was not ready", every=0.5, error=HubError)
+        self._forget_server_cookies()
+        return time.monotonic() - began
 
     def _forget_server_cookies(self) -> None:
         """A new server run has a new OAuth session: drop the old one's cookies, as a browser would."""
@@ -151,12 +151,14 @@ class User:
         response = self.api("DELETE", f"/users/{self.name}/server")
         if response.status_code not in (202, 204):
             raise HubError(f"Stopping {self.name}'s server: HTTP {response.status_code} {response.text[:500]}")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "" not in self.model().get("servers", {}):
-                return
-            time.sleep(0.5)
-        raise HubError(f"{self.name}'s server did not stop within {timeout:.0f} s.")
+        self.wait_until_stopped(timeout, every=0.5)
+
+    def wait_until_stopped(self, timeout: float, every: float = 2) -> float:
+        """Wait until the hub no longer lists this user's server (stopped by anyone); return seconds waited."""
+        began = time.monotonic()
+        gone = lambda: "" not in self.model().get("servers", {})  # noqa: E731
+        wait_until(gone, timeout, f"The hub still lists {self.name}'s server", every=every, error=HubError)
+        return time.monotonic() - began
 
     def server(self, method: str, path: str, owner: str | None = None, **kwargs) -> requests.Response:
         """Call a single-user server's API through the proxy (the own server by default)."""
@@ -169,57 +171,5 @@ class User:
         return self.session.request(method, url, headers=headers, timeout=60, **kwargs)
 
     def run_code(self, code: str, timeout: float = 180) -> str:
-        """Execute code in a new kernel over the websocket; return its printed output."""
-        response = self.server("POST", "/kernels", json={"name": "python3"})
-        response.raise_for_status()
-        kernel = response.json()["id"]
-        try:
-            return self._execute(kernel, code, timeout)
-        finally:
-            self.server("DELETE", f"/kernels/{kernel}")
-
-    def _execute(self, kernel: str, code: str, timeout: float) -> str:
-        parsed = urlparse(self.url)
-        scheme = "wss" if parsed.scheme == "https" else "ws"
-        ws_url = f"{scheme}://{parsed.netloc}/user/{self.name}/api/kernels/{kernel}/channels"
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
-        verify = self.session.verify
-        sslopt = {"ca_certs": verify} if isinstance(verify, str) else {}
-        socket = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=self.url, sslopt=sslopt)
-        msg_id = uuid.uuid4().hex
-        socket.send(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": self.name,
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "content": {"code": code, "silent": False, "store_history": False},
-                    "channel": "shell",
-                }
-            )
-        )
-        output, errors = [], []
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                message = json.loads(socket.recv())
-                if message.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind, content = message["msg_type"], message["content"]
-                if kind == "stream":
-                    output.append(content["text"])
-                elif kind == "error":
-                    errors.append(f"{content['ename']}: {content['evalue']}")
-                elif kind == "execute_reply":
-                    if content["status"] != "ok":
-                        raise HubError(f"Code failed in {self.name}'s kernel: {' '.join(errors) or content}")
-                    return "".join(output)
-        finally:
-            socket.close()
-        raise HubError(f"No reply from {self.name}'s kernel within {timeout:.0f} s.")
+        """Execute code in a new kernel of this user's server; return its printed output (see kernel.py)."""
+        return kernel.run_code(self, code, timeout)

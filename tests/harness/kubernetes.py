@@ -216,7 +216,7 @@ def check_and_render(config: Config) -> tuple[str, dict]:
     installed_kubespawner()
 
     async def run() -> tuple[str, dict]:
-        detail = checks.check_config(config)  # KubeSpawner needs a running event loop to be created
+        detail = checks.configs.check_config(config)  # KubeSpawner needs a running event loop to be created
         user = types.SimpleNamespace(name="alice", id=1, url="/user/alice/", escaped_name="alice")
         spawner = KubeSpawner(config=config, user=user, _mock=True)
         try:

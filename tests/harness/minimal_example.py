@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import docker
 
-from . import deployment
+from . import blocks, deployment
 
 PAGE = "minimal-example.md"
 URL = "http://127.0.0.1:8000"
@@ -20,18 +20,13 @@ PASSWORD_LINE_PREFIX = "export TRIAL_PASSWORD="
 SCENARIO = deployment.Scenario("minimal", PAGE, "minimal-start", "minimal-cleanup", NETWORK)
 
 
-def block(name: str, page: str = PAGE) -> str:
-    """The text of the one block with this :name: on a page (the minimal example's by default)."""
-    return deployment.block(name, page)
-
-
 def trial_password(start_block: str | None = None) -> str:
     """The password the page's commands export, so the tests log in with what users type.
 
     `start_block` is the `minimal-start` text when it was read elsewhere (the
     benchmark reads it from its own build of the site).
     """
-    for line in (start_block or block("minimal-start")).splitlines():
+    for line in (start_block or blocks.named(PAGE, "minimal-start").text).splitlines():
         if line.startswith(PASSWORD_LINE_PREFIX):
             return line.removeprefix(PASSWORD_LINE_PREFIX).strip("'\"")
     raise AssertionError(f"The minimal-start block no longer sets TRIAL_PASSWORD with `{PASSWORD_LINE_PREFIX}`.")

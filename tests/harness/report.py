@@ -1,31 +1,94 @@
 """The test run's report of every code block: docs/_build/verified-snippets.json.
 
-The site shows its summary (the {verification-summary} directive), so readers
-see how many blocks were checked, and how, on the run that built the site.
-Summary keys are plain snake_case: the directive shows them with spaces.
+Each block gets one verification level, the strongest that a check or a
+passing test of THIS run reached (see LEVELS). A level counts as verified only
+if a wrong line in the block would have turned a check red. The report also
+says which run wrote it (date, commit, full or partial), and a partial run
+(deselected or skipped tests, a narrower selection) lists the checks it did
+not run as "not run" instead of leaving the last full run's results standing.
+The site shows the summary (the {verification-summary} directive).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import subprocess
 
-from . import paths, standins
+from . import blocks, paths, standins
+
+# Strongest first. The first six are "verified": a check that a wrong line turns red ran and passed.
+RUN = "run end to end"
+BUILT = "built"
+STARTED = "loaded and started"
+EXECUTED = "executed"
+REPRODUCED = "output reproduced"
+SCHEMA = "validated against a schema"
+SYNTAX = "syntax-checked only"
+GENERATED = "generated at build time"
+UNCHECKED = "unchecked with a reason"
+NOT_RUN = "not run"
+FAILED = "failed"
+LEVELS = (RUN, BUILT, STARTED, EXECUTED, REPRODUCED, SCHEMA, SYNTAX, GENERATED, UNCHECKED, NOT_RUN, FAILED)
+VERIFIED = frozenset(LEVELS[:6])
+
+# What each check of checks.py proves, as a level.
+CHECK_LEVELS = {
+    "docker build": BUILT,
+    "hub starts": STARTED,
+    "python": EXECUTED,
+    "config traits": SCHEMA,
+    "compose config": SCHEMA,
+    "hadolint": SYNTAX,
+    "whole file": SYNTAX,
+    "yaml": SYNTAX,
+    "KEY=VALUE": SYNTAX,
+    "bash -n": SYNTAX,
+    "sh -n": SYNTAX,
+    "executed in build": GENERATED,
+}
+USE_LEVELS = {blocks.RAN: RUN, blocks.STARTED: STARTED, blocks.REPRODUCED: REPRODUCED, blocks.VALIDATED: SCHEMA}
 
 _blocks: dict[str, object] = {}  # block id -> snippets.Block, in page order
+_expected: dict[str, list[str]] = {}  # block id -> the names of the checks that apply to it
+_kinds: dict[str, str] = {}  # block id -> what it is (checks.kind)
 _checks: dict[str, list[dict]] = {}
 _counted: dict[str, set[str]] = {}
 _metrics: dict[str, float] = {}
 _timings: dict[str, float] = {}
+_outcomes: dict[str, str] = {}  # test node id -> passed, failed or skipped (over setup, call and teardown)
+_run: dict[str, object] = {"deselected": 0, "narrowed": ""}
 
 
-def register(block) -> None:
-    """Note a collected block (a snippets.Block), so the report lists it even without a check."""
+def register(block, expected: list[str] = (), kind: str = "") -> None:
+    """Note a collected block (a snippets.Block), what it is and the checks that apply to it."""
     _blocks[block.id] = block
+    _expected[block.id] = list(expected)
+    _kinds[block.id] = kind
 
 
 def record(block_id: str, check: str, passed: bool, detail: str = "") -> None:
     """Note the result of one check on one block (block_id from snippets)."""
     _checks.setdefault(block_id, []).append({"check": check, "passed": passed, "detail": detail})
+
+
+def outcome(test: str, phase: str, result: str) -> None:
+    """Note one phase's outcome of a test (from pytest_runtest_logreport); a failed phase fails the test."""
+    before = _outcomes.get(test)
+    if before == "failed" or (before == "skipped" and result == "passed"):
+        return
+    if result == "passed" and phase != "call" and before is None:
+        return  # a passed setup or teardown says nothing yet
+    _outcomes[test] = result
+
+
+def deselected(count: int) -> None:
+    _run["deselected"] = int(_run["deselected"]) + count
+
+
+def narrowed(why: str) -> None:
+    """Note that the run chose fewer tests than the whole suite (a path, -k or -m)."""
+    _run["narrowed"] = why
 
 
 def count(measure: str, item: str) -> None:
@@ -43,27 +106,85 @@ def timing(name: str, seconds: float) -> None:
     _timings[name] = round(seconds, 1)
 
 
+def _tests(block_id: str) -> list[dict]:
+    return [
+        {"test": test, "use": use, "outcome": _outcomes.get(test, "not finished")}
+        for use, tests in sorted(blocks.uses().get(block_id, {}).items())
+        for test in sorted(tests)
+    ]
+
+
+def level(entry: dict) -> str:
+    """The strongest level this run reached for a block (FAILED if any of its checks failed)."""
+    if any(not check["passed"] for check in entry["checks"]):
+        return FAILED
+    reached = {CHECK_LEVELS.get(check["check"], SYNTAX) for check in entry["checks"]}
+    reached |= {
+        USE_LEVELS[use["use"]] for use in entry["tests"] if use["use"] in USE_LEVELS and use["outcome"] == "passed"
+    }
+    if entry["unchecked_reason"]:
+        reached.add(UNCHECKED)
+    if entry["not_run"] or not reached:
+        reached.add(NOT_RUN)
+    return min(reached, key=LEVELS.index)
+
+
 def _entry(block) -> dict:
-    return {
+    checks = _checks.get(block.id, [])
+    done = {check["check"] for check in checks}
+    entry = {
         "id": block.id,
         "page": block.page,
         "line": block.line,
+        "name": block.name,
         "language": block.language,
+        "kind": _kinds.get(block.id, ""),
         "source": block.source,
-        "checks": _checks.get(block.id, []),
+        "checks": checks,
+        "not_run": [name for name in _expected.get(block.id, []) if name not in done],
+        "tests": _tests(block.id),
         "unchecked_reason": block.unchecked_reason,
+    }
+    entry["level"] = level(entry)
+    entry["verified"] = entry["level"] in VERIFIED
+    return entry
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=paths.ROOT, capture_output=True, text=True, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def run_info() -> dict:
+    """Which run wrote the report: when, at which commit, and whether it ran the whole suite."""
+    results = list(_outcomes.values())
+    skipped = results.count("skipped")
+    partial = [
+        why
+        for why in (
+            f"{_run['deselected']} tests deselected" if _run["deselected"] else "",
+            f"{skipped} tests skipped" if skipped else "",
+            str(_run["narrowed"]),
+        )
+        if why
+    ]
+    commit = _git("rev-parse", "--short", "HEAD")
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + ("+changes" if commit and _git("status", "--porcelain") else ""),
+        "scope": "partial" if partial else "full",
+        "partial_because": partial,
+        "tests_passed": results.count("passed"),
+        "tests_failed": results.count("failed"),
     }
 
 
 def summary(entries: list[dict]) -> dict:
-    def passed(entry: dict) -> bool:
-        return bool(entry["checks"]) and all(check["passed"] for check in entry["checks"])
-
+    levels = {name: sum(1 for entry in entries if entry["level"] == name) for name in LEVELS}
     return {
         "blocks": len(entries),
-        "verified": sum(1 for entry in entries if not entry["unchecked_reason"] and passed(entry)),
-        "unchecked_with_reason": sum(1 for entry in entries if entry["unchecked_reason"]),
-        "failed": sum(1 for entry in entries if any(not check["passed"] for check in entry["checks"])),
+        "verified": sum(1 for entry in entries if entry["verified"]),
+        "levels": levels,
         "dockerfiles_built": len(_counted.get("dockerfiles_built", ())),
         "configs_loaded": len(_counted.get("configs_loaded", ())),
         "image_overhead_mb": _metrics.get("image_overhead_mb"),
@@ -71,12 +192,29 @@ def summary(entries: list[dict]) -> dict:
     }
 
 
-def write() -> None:
-    """Write the report; called once at the end of the test session, only if blocks were collected."""
-    if not _blocks:
-        return
+def problems(entries: list[dict]) -> list[str]:
+    """What a full run must not leave: failed blocks, blocks nothing ran, commands only syntax-checked."""
+    found = []
+    for entry in entries:
+        where = f"{entry['id']}" + (f" ({entry['name']})" if entry["name"] else "")
+        if entry["level"] == NOT_RUN:
+            found.append(f"{where}: no check and no passing test used it (harness.blocks, harness.shell)")
+        elif entry["level"] == SYNTAX and entry["kind"] == "shell":
+            found.append(
+                f"{where}: readers run these commands, but only `bash -n` read them; run them in a test "
+                "(harness.shell.run_commands) or say on the page why not (`% unchecked: <reason>`)"
+            )
+    return found
+
+
+def write() -> list[str]:
+    """Write the report (at the end of a session that collected blocks and ran tests); return a full run's problems."""
+    if not _blocks or not _outcomes:
+        return []
     entries = [_entry(block) for block in _blocks.values()]
+    run = run_info()
     data = {
+        "run": run,
         "summary": summary(entries),
         "blocks": entries,
         "base_images": [{"ref": b.ref, "origin": b.origin, "seconds": b.seconds} for b in standins.seen()],
@@ -86,3 +224,4 @@ def write() -> None:
         standins.announce("Timings (s): " + ", ".join(f"{name} {value}" for name, value in _timings.items()))
     paths.BUILD.mkdir(parents=True, exist_ok=True)
     paths.REPORT.write_text(json.dumps(data, indent=2) + "\n")
+    return problems(entries) if run["scope"] == "full" else []

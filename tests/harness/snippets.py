@@ -156,3 +156,30 @@ def collect(doctrees: pathlib.Path = DOCTREES) -> list[Block]:
                 block = dataclasses.replace(block, occurrence=seen[block.id])
             found.append(block)
     return found
+
+
+def stale(doctrees: pathlib.Path = DOCTREES) -> list[str]:
+    """What changed since the site was built: pages, and files they include, newer than the page's doctree.
+
+    Sphinx rebuilds such pages on the next build; tests reading the old
+    doctrees would check blocks the reader no longer sees.
+    """
+    built = {
+        file.relative_to(doctrees).with_suffix("").as_posix(): file.stat().st_mtime
+        for file in doctrees.glob("**/*.doctree")
+    }
+    problems = []
+    for page in sorted(paths.DOCS.glob("**/*.md")):
+        docname = page.relative_to(paths.DOCS).with_suffix("").as_posix()
+        if docname.startswith("_"):
+            continue
+        if docname not in built:
+            problems.append(f"{page.relative_to(paths.ROOT)} has no doctree")
+        elif page.stat().st_mtime > built[docname]:
+            problems.append(f"{page.relative_to(paths.ROOT)} changed after its doctree was built")
+    for block in collect(doctrees):
+        docname = pathlib.PurePosixPath(block.page).with_suffix("").as_posix()
+        path = block.source_path
+        if path and docname in built and path.exists() and path.stat().st_mtime > built[docname]:
+            problems.append(f"{block.source} (shown on {block.page}) changed after that page was built")
+    return sorted(set(problems))

@@ -7,11 +7,17 @@ this project's CI) the project builds local stand-ins under the same names,
 from a Debian root file system made with debootstrap. Stand-ins carry the
 label ``org.ailab-guide.stand-in`` and are announced loudly, so nobody mistakes
 a green run on a stand-in for a run on the real image.
+
+Where the real images must be tested (the GitHub workflow, which reaches the
+registries), ``AILAB_GUIDE_REAL_IMAGES=1`` turns every fallback to a stand-in
+into an error: a registry outage then fails the run instead of quietly
+testing a stand-in.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
 import re
 import shutil
@@ -30,6 +36,7 @@ BASE_TAG = "ailab-guide/debian-base:bookworm"
 BASE_PACKAGES = "ca-certificates,python3,python3-venv,sudo,procps"
 HOST_CA_BUNDLE = pathlib.Path("/etc/ssl/certs/ca-certificates.crt")
 CONFIGURABLE_HTTP_PROXY = "configurable-http-proxy@5.3.0"
+REAL_IMAGES = "AILAB_GUIDE_REAL_IMAGES"
 
 # What each AI Lab release installs into its jupyter venv (read from the
 # exasol/ai-lab sources of that tag). A stand-in for another release needs a row.
@@ -80,19 +87,43 @@ def _local(client: docker.DockerClient, ref: str):
         return None
 
 
+class RealImageMissing(RuntimeError):
+    """The real image was required (AILAB_GUIDE_REAL_IMAGES=1) but only a stand-in could be had."""
+
+
+def real_images_required() -> bool:
+    """Whether this run must test the real base images (AILAB_GUIDE_REAL_IMAGES set and not 0)."""
+    return os.environ.get(REAL_IMAGES, "") not in ("", "0")
+
+
 def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
-    """Make `ref` available locally: present, pulled, or built as a stand-in."""
+    """Make `ref` available locally: present, pulled, or built as a stand-in.
+
+    With AILAB_GUIDE_REAL_IMAGES=1 a stand-in, cached or to be built, raises RealImageMissing.
+    """
     if ref in _seen:
         return _seen[ref]
     began = time.monotonic()
     image = _local(client, ref)
     if image is not None:
         origin = "stand-in (cached)" if STANDIN_LABEL in (image.labels or {}) else "present"
+        if origin != "present" and real_images_required():
+            raise RealImageMissing(
+                f"{ref} on this Docker engine is a stand-in (label {STANDIN_LABEL}), but {REAL_IMAGES}=1 "
+                f"asks for the real image. Remove the stand-in (`docker image rm {ref}`) so that the run "
+                f"pulls the real one, or unset {REAL_IMAGES} to test on the stand-in."
+            )
     else:
         try:
             client.images.pull(ref)
             origin = "pulled"
         except docker.errors.APIError as exc:
+            if real_images_required():
+                raise RealImageMissing(
+                    f"{ref} is not present and cannot be pulled ({exc.explanation}), and {REAL_IMAGES}=1 "
+                    f"forbids a stand-in. Make its registry reachable (and `docker login` if it needs one), "
+                    f"or unset {REAL_IMAGES} to test on a stand-in."
+                ) from exc
             announce(
                 f"STAND-IN: {ref} is not present and cannot be pulled ({exc.explanation}).\n"
                 f"Building a local stand-in under that name, labelled {STANDIN_LABEL}.\n"
@@ -163,8 +194,11 @@ def ensure_debian_base(client: docker.DockerClient) -> None:
         )
 
 
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
 def debian_mirror() -> str:
-    """The Debian mirror that this machine's apt already uses."""
+    """The Debian mirror that this machine's apt already uses, else Debian's own (an Ubuntu machine has none)."""
     sources = [pathlib.Path("/etc/apt/sources.list"), *pathlib.Path("/etc/apt/sources.list.d").glob("*")]
     for source in sources:
         if not source.is_file():
@@ -175,7 +209,7 @@ def debian_mirror() -> str:
         )
         if match:
             return match.group(1)
-    raise RuntimeError("No Debian mirror found in /etc/apt/sources.list*; debootstrap needs one.")
+    return DEFAULT_DEBIAN_MIRROR
 
 
 def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildargs: dict[str, str]) -> None:

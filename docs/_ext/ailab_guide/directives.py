@@ -20,7 +20,7 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from . import hubconfig, versions
+from . import figures, hubconfig, versions
 
 REPORT = pathlib.Path(__file__).resolve().parents[2] / "_build" / "verified-snippets.json"
 
@@ -67,12 +67,16 @@ class TestedVersions(SphinxDirective):
             "IDLE_CULLER_VERSION": "jupyterhub-idle-culler",
         }
         rows = [[names.get(key, key), nodes.literal(text=value)] for key, value in pins.items()]
-        rows.append(["Python building and testing this guide", nodes.literal(text=">= 3.11")])
         return [table(["Component", "Version"], rows, [60, 40])]
 
 
 class ConfigReference(SphinxDirective):
-    """Every trait an example's jupyterhub_config.py sets, described by the installed code."""
+    """Every trait an example's jupyterhub_config.py sets, described by the installed code.
+
+    A definition list, one item per setting: the setting, its type and default
+    on one line, the first paragraph of its help below. A list wraps at any
+    width, where a three-column table was too wide for the content column.
+    """
 
     required_arguments = 1
     option_spec: ClassVar[dict] = {"file": directives.unchanged}
@@ -82,18 +86,27 @@ class ConfigReference(SphinxDirective):
         path = versions.EXAMPLES / example / self.options.get("file", "jupyterhub_config.py")
         self.env.note_dependency(str(path))
         config = hubconfig.load(path, hubconfig.compose_environment(example))
-        rows = []
+        items = nodes.definition_list(classes=["config-reference"])
         for setting in hubconfig.settings(config):
             if setting.problem:
                 raise self.error(f"{path}: {setting.problem}")
             info = hubconfig.describe(setting.section, setting.name)
-            setting_cell = nodes.inline()
-            setting_cell += [nodes.literal(text=f"c.{info.section}.{info.name}"), nodes.Text(f" ({info.type})")]
-            rows.append([setting_cell, nodes.literal(text=info.default), info.help])
+            term = nodes.term()
+            term += [
+                nodes.literal(text=f"c.{info.section}.{info.name}", classes=["setting"]),
+                nodes.inline(text=f" {info.type}, default ", classes=["trait-meta"]),
+                nodes.inline(text=info.default, classes=["trait-meta"])
+                if info.default in (hubconfig.COMPUTED, hubconfig.NOT_SET)
+                else nodes.literal(text=info.default, classes=["trait-default"]),
+            ]
+            definition = nodes.definition()
+            definition += hubconfig.help_nodes(info.help) or [nodes.paragraph(text="(no help text)")]
+            item = nodes.definition_list_item()
+            item += [term, definition]
+            items += item
         installed = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("jupyterhub", "dockerspawner"))
         caption = nodes.paragraph(text=f"Generated when this site was built, from {installed}.")
-        header = ["Setting (type)", "Default", "What it does (from the code)"]
-        return [table(header, rows, [35, 20, 45], classes=["config-reference"]), caption]
+        return [items, caption]
 
 
 class VerificationSummary(SphinxDirective):
@@ -103,28 +116,83 @@ class VerificationSummary(SphinxDirective):
         # Noted even while missing: Sphinx then re-reads this page until a test run writes the report.
         self.env.note_dependency(str(REPORT))
         if not REPORT.exists():
-            return [
-                nodes.paragraph(
-                    text="No test report was present when this site was built. "
-                    "Run `nox -s tests`, then build the site again to see the summary here."
-                )
+            paragraph = nodes.paragraph()
+            paragraph += [
+                nodes.Text("No test report was present when this site was built. Run "),
+                nodes.literal(text="nox -s tests"),
+                nodes.Text(", then build the site again to see the summary here."),
             ]
+            return [paragraph]
         report = json.loads(REPORT.read_text())
-        summary = report["summary"]
-        rows = [[key.replace("_", " "), str(value)] for key, value in summary.items()]
-        result = [table(["Measure", "Value"], rows, [60, 40])]
-        bases = report.get("base_images", [])
-        if bases:
-            items = nodes.bullet_list()
-            for base in bases:
-                item = nodes.list_item()
-                item += nodes.paragraph(text=f"{base['ref']}: {base['origin']}")
-                items += item
-            result += [nodes.paragraph(text="Base images of that run:"), items]
-        return result
+        return [*run_line(report.get("run")), *level_table(report), *measures(report), *run_end_to_end(report)]
+
+
+def run_line(run: dict | None) -> list[nodes.Node]:
+    """Which run wrote the report: date, commit, and whether it was the whole suite."""
+    if not run:
+        return [nodes.paragraph(text="The report does not say which run wrote it (an older format).")]
+    text = f"From a {run['scope']} test run on {run['date']} at commit {run['commit'] or 'unknown'}"
+    text += f" ({run['tests_passed']} tests passed, {run['tests_failed']} failed)"
+    if run["partial_because"]:
+        text += "; partial because: " + "; ".join(run["partial_because"])
+    return [nodes.paragraph(text=text + ".")]
+
+
+def level_table(report: dict) -> list[nodes.Node]:
+    """Blocks per verification level; only the first six levels count as verified."""
+    summary = report["summary"]
+    levels = summary.get("levels", {})
+    rows = [[name, str(count), "yes" if index < 6 else "no"] for index, (name, count) in enumerate(levels.items())]
+    rows.append(["all blocks", str(summary["blocks"]), f"{summary['verified']} verified"])
+    return [table(["Level", "Blocks", "Verified"], rows, [50, 20, 30])]
+
+
+def measures(report: dict) -> list[nodes.Node]:
+    summary = report["summary"]
+    skip = {"blocks", "verified", "levels"}
+    rows = [[key.replace("_", " "), str(value)] for key, value in summary.items() if key not in skip]
+    result = [table(["Measure", "Value"], rows, [60, 40])]
+    bases = report.get("base_images", [])
+    if bases:
+        items = nodes.bullet_list()
+        for base in bases:
+            item = nodes.list_item()
+            item += nodes.paragraph(text=f"{base['ref']}: {base['origin']}")
+            items += item
+        result += [nodes.paragraph(text="Base images of that run:"), items]
+    return result
+
+
+def run_end_to_end(report: dict) -> list[nodes.Node]:
+    """The blocks a passing test ran, reproduced or started, with the tests: each count traced to a test."""
+    items = nodes.bullet_list()
+    for entry in report["blocks"]:
+        tests = sorted(
+            {use["test"] for use in entry.get("tests", []) if use["outcome"] == "passed" and use["use"] != "read"}
+        )
+        if not tests:
+            continue
+        item = nodes.list_item()
+        paragraph = nodes.paragraph()
+        paragraph += [nodes.literal(text=entry.get("name") or entry["id"]), nodes.Text(f" ({entry['level']}): ")]
+        for index, test in enumerate(tests):
+            paragraph += [nodes.Text(", " if index else ""), nodes.literal(text=test)]
+        item += paragraph
+        items += item
+    if not len(items):
+        return []
+    return [nodes.paragraph(text="Blocks that passing tests ran, started or reproduced, and those tests:"), items]
+
+
+def add_figures(app: Sphinx, config) -> None:
+    """Give the pages the measured figures as MyST substitutions, and tag a bench on stand-ins."""
+    config.myst_substitutions = {**config.myst_substitutions, **figures.substitutions()}
+    if figures.stand_ins():
+        app.tags.add("bench_stand_ins")
 
 
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", add_figures)
     app.add_directive("tested-versions", TestedVersions)
     app.add_directive("config-reference", ConfigReference)
     app.add_directive("verification-summary", VerificationSummary)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import pathlib
 import re
 import stat
@@ -36,6 +35,7 @@ from typing import ClassVar
 
 import pathspec
 
+from . import site
 from .versions import EXAMPLES
 
 ROOT = EXAMPLES.parent
@@ -45,15 +45,14 @@ MTIME = 946684800  # 2000-01-01 00:00 UTC, for every entry: the bytes must not d
 SIBLING = re.compile(r"\.\./([A-Za-z0-9][\w-]*)(?=/|\s|$|[\"'])", re.M)
 
 
-def site_url(config=None) -> str:
-    """The published site's address with a trailing slash, or "" for a local build."""
-    url = (getattr(config, "html_baseurl", "") if config is not None else "") or os.environ.get("SITE_URL", "")
-    return url.rstrip("/") + "/" if url else ""
+def site_url() -> str:
+    """The published site's address with a trailing slash, or "" for a local build (see site.py)."""
+    return site.from_environment().url
 
 
 def repository_url() -> str:
-    """The repository's address for `git clone`, or "" when it is not known."""
-    return os.environ.get("REPOSITORY_URL", "").rstrip("/")
+    """The repository's address for `git clone`, or "" when it is not known (see site.py)."""
+    return site.from_environment().repository_url.rstrip("/")
 
 
 def archive_name(example: str, fmt: str) -> str:
@@ -217,7 +216,7 @@ def directive():
             else:
                 intro += nodes.Text(".")
             workdir = self.options.get("cd", f"examples/{example}")
-            commands = self._code(_commands(example, site_url(self.config), workdir))
+            commands = self._code(_commands(example, site_url(), workdir))
             commands["names"] = [block_name(example)]  # the tests run this block on the linked archive
             result = [intro, commands]
             repository = repository_url()

@@ -12,18 +12,24 @@ import dataclasses
 import difflib
 import importlib
 import importlib.metadata
+import inspect
+import io
 import os
 import pathlib
 import re
 from collections.abc import Iterator
 
 import yaml
+from docutils import nodes
+from docutils.core import publish_doctree
 from traitlets import HasTraits
 from traitlets.config.loader import Config, PyFileConfigLoader
 
 from . import versions
 
 PLACEHOLDER_SECRET = "placeholder-for-config-checks"
+# What the reference shows, in words rather than as a value, for a trait without a fixed default.
+COMPUTED, NOT_SET = "computed at start", "not set"
 # Plugins that register no `jupyterhub.spawners` entry point (KubeSpawner 7 has none).
 WITHOUT_ENTRY_POINTS = (("kubespawner", "KubeSpawner"),)
 
@@ -138,7 +144,7 @@ class TraitInfo:
     name: str
     type: str
     default: str
-    help: str
+    help: str  # the whole help text, reStructuredText as the class writes it
 
 
 def describe(section: str, name: str) -> TraitInfo:
@@ -147,11 +153,82 @@ def describe(section: str, name: str) -> TraitInfo:
     trait = cls.class_traits(config=True)[name]
     generator = getattr(cls, "_all_trait_default_generators", {}).get(name)
     if generator is not None and getattr(generator, "__self__", None) is not trait:
-        default = "computed at start"  # a @default method, not a fixed value
+        default = COMPUTED  # a @default method, not a fixed value
     else:
         default = trait.default_value_repr()
         if "Undefined" in default:
-            default = "not set"
-    text = " ".join((trait.help or "").split())
-    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
-    return TraitInfo(section, name, type(trait).__name__, default, first)
+            default = NOT_SET
+    return TraitInfo(section, name, type(trait).__name__, default, inspect.cleandoc(trait.help or ""))
+
+
+def help_nodes(text: str) -> list[nodes.Node]:
+    """The first paragraph of a trait's help, parsed from the reStructuredText it is written in.
+
+    Plain docutils parses it, so Sphinx roles such as :class:`X` are unknown
+    there: they come out as their text in code style instead of as an error.
+    """
+    first = text.strip().split("\n\n")[0]
+    if not first:
+        return []
+    settings = {"report_level": 5, "halt_level": 5, "warning_stream": io.StringIO(), "doctitle_xform": False}
+    document = publish_doctree(first, settings_overrides=settings)
+    for problem in list(document.findall(nodes.problematic)):
+        role_text = re.sub(r"^:[\w:+-]+:`(.*)`$", r"\1", problem.astext(), flags=re.DOTALL)
+        problem.replace_self(nodes.literal(text=role_text.lstrip("~!")))
+    for message in list(document.findall(nodes.system_message)):
+        message.parent.remove(message)
+    return [child.deepcopy() for child in document.children]
+
+
+class InvalidConfig(ValueError):
+    """A config sets a key that is no configurable trait, or a value the trait refuses."""
+
+
+def load_fragment(text: str, env: dict[str, str]) -> Config:
+    """The Config a page's typed fragment of a jupyterhub_config.py builds (it may omit `c = get_config()`)."""
+    import tempfile
+
+    if "get_config()" not in text:
+        text = "c = get_config()  # noqa: F821\n" + text
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-config-") as tmp:
+        path = pathlib.Path(tmp) / "jupyterhub_config.py"
+        path.write_text(text)
+        return load(path, env)
+
+
+def validate(config: Config) -> str:
+    """Every key must be a configurable trait and every value valid for it; say how many settings were checked.
+
+    traitlets only warns about an unknown key and a running hub ignores it; this
+    raises InvalidConfig instead. Values are checked by creating each configured
+    class with the config.
+    """
+    import types
+
+    from jupyterhub.spawner import Spawner
+    from traitlets import TraitError
+
+    found = settings(config)
+    problems = [setting.problem for setting in found if setting.problem]
+    if problems:
+        raise InvalidConfig("\n".join(problems))
+    classes = configurable_classes()
+    user = types.SimpleNamespace(name="snippet-check", id=1, url="/user/snippet-check/", escaped_name="snippet-check")
+    for section in config:
+        cls = classes[section]
+        try:
+            try:
+                if issubclass(cls, Spawner):  # a spawner belongs to a user; these checks use a made-up one
+                    cls(config=config, user=user)
+                else:
+                    cls(config=config)
+            except (TraitError, ValueError):
+                raise
+            except Exception:
+                # The constructor needs a running hub (NativeAuthenticator opens the hub's
+                # database): load the config into an instance that skips it. Trait
+                # validation and the class's own @validate and @observe checks still run.
+                cls.__new__(cls).update_config(config)
+        except (TraitError, ValueError) as exc:
+            raise InvalidConfig(f"c.{section}: {exc}") from exc
+    return f"{len(found)} settings, all configurable traits with valid values"

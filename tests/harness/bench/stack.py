@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import docker
 import docker.errors
 
-from .. import compose, hub, paths
+from .. import compose, hub, paths, shell
 from .common import (
     BARE_HOME,
     BARE_TAG,
@@ -83,7 +83,7 @@ def clean_up(client: docker.DockerClient, folder: pathlib.Path, env: dict[str, s
     """Remove the bench's users' containers, then the compose project (no --rmi), then anything left."""
     compose.remove_leftovers(client, containers=[n for n in ours(client)["containers"] if n.startswith(PREFIX)])
     try:
-        compose.run_block("docker compose down --volumes", folder, env, timeout=300)
+        shell.run_commands("docker compose down --volumes", folder, env, timeout=300)
     finally:
         left = ours(client)
         compose.remove_leftovers(client, **left)
@@ -105,7 +105,7 @@ def bench_hub(client: docker.DockerClient, scratch: pathlib.Path, start_block: s
     env = {"COMPOSE_PROJECT_NAME": PROJECT, "HUB_PORT": str(PORT), "AI_LAB_NETWORK": NETWORK}
     try:
         began = time.monotonic()
-        compose.run_block(start_block, folder, env, timeout=1200)
+        shell.run_commands(start_block, folder, env, timeout=1200)
         hub.wait_until_up(URL)
         log(f"bench hub up on {URL} in {time.monotonic() - began:.0f} s")
         yield folder
