@@ -58,8 +58,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if unproven:
         standins.announce("The report finds blocks this full run did not prove:\n" + "\n".join(unproven))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _engine_before is not None:
+        examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()
     left = now - _engine_before if now is not None and _engine_before is not None else None
+    if left:  # the base images the session pulled or built as stand-ins are a cache, meant to stay
+        left = left.without_images_tagged({base.ref for base in standins.seen()} | {standins.BASE_TAG})
     if left:
         standins.announce(f"The tests left these behind on the Docker engine; that is a test bug:\n{left}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -18,7 +18,7 @@ import uuid
 import docker.errors
 import pytest
 from docker.types import Mount
-from harness import blocks, checks, engine, paths, shell, standins
+from harness import blocks, checks, downloads, engine, shell, standins
 from harness import kubernetes as k8s
 from traitlets.config import Config
 
@@ -200,7 +200,7 @@ def run_like_the_pod(client, image: str, pod: dict, volume: str) -> tuple[int, s
 
 
 @pytest.mark.usefixtures("base_images")
-def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client) -> None:
+def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, tmp_path) -> None:
     """The page's build command makes the image values.yaml names, with the chart's JupyterHub and its ids."""
     pins = k8s.pins()
     standins.ensure(docker_client, f"exasol/ai-lab:{pins['AI_LAB_VERSION']}")
@@ -208,7 +208,8 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client) -> 
     image = k8s.notebook_container(pod)["image"]
     volume = f"{checks.NAME_PREFIX}k8s-{uuid.uuid4().hex[:8]}"
     try:
-        shell.run_commands(blocks.named(PAGE, "kubernetes-build"), paths.EXAMPLES, timeout=1200)
+        examples_folder = downloads.unpacked_example(PAGE, "kubernetes", tmp_path / "download").parent
+        shell.run_commands(blocks.named(PAGE, "kubernetes-build"), examples_folder, timeout=1200)
         docker_client.images.get(image)  # the tag values.yaml names exists now
 
         assert checks.images.jupyterhub_version(docker_client, image) == pins["JUPYTERHUB_VERSION"]
@@ -248,4 +249,4 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client) -> 
         with contextlib.suppress(docker.errors.NotFound):
             docker_client.volumes.get(volume).remove(force=True)
         with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(image, noprune=True)
+            docker_client.images.remove(image)

@@ -1,6 +1,6 @@
 """The minimal example, end to end, exactly as its page tells a user to run it.
 
-A copy of examples/minimal is brought up with the page's own commands; two
+The page's download of examples/minimal is brought up with the page's own commands; two
 users log in through the login form, get their AI Lab, run code in a kernel
 through the proxy, restart and keep their files, and cannot reach each
 other's servers. Everything the test creates is removed afterwards.
@@ -149,11 +149,11 @@ def test_hub_state_survives_down_and_up(users, stack):
 def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
     """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook."""
     shots = browser.screenshot_folder(tmp_path)
-    with browser.page() as page:
+    with browser.page(scale=2) as page:  # sharp on high-density screens, as the pages show them
         page.goto(f"{URL}/hub/login")
         page.fill("input[name=username]", "alice")
         page.fill("input[name=password]", minimal_example.trial_password())
-        page.screenshot(path=str(shots / "login.png"))
+        browser.screenshot_around(page, "#login-main form", shots / "login.png")
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_url("**/user/alice/lab/**", timeout=120_000)
         page.get_by_role("tab", name="start.ipynb").wait_for(timeout=120_000)
@@ -162,6 +162,11 @@ def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
         with contextlib.suppress(PlaywrightTimeout):
             news.click(timeout=10_000)
         page.wait_for_timeout(2000)  # let the notebook finish rendering before the picture
+        # start.ipynb shows the Exasol logo from GitHub: without internet access it stays a broken image.
+        # Everything the hub and the user's server serve must load.
+        broken = browser.broken_images(page)
+        own = [src for src in broken if src.startswith(URL)]
+        assert not own, f"images of the hub or the AI Lab do not load: {own}"
         page.screenshot(path=str(shots / "ai-lab-start.png"))
         assert "/user/alice/lab/tree/start.ipynb" in page.url
     for name in ("login.png", "ai-lab-start.png"):

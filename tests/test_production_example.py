@@ -1,7 +1,7 @@
 """The production example, end to end, with the commands of its page, in the page's order
 (each test's `@pytest.mark.step` number; harness/steps.py runs them so).
 
-A copy of examples/ is started with a throw-away self-signed certificate. The
+The page's download of examples/ is started with a throw-away self-signed certificate. The
 admin and a user sign up through the forms, the admin approves the user, who
 logs in over HTTPS (trusting only that certificate), gets an AI Lab and runs
 code. Then the operations of the page run against that user's server: limits,

@@ -1,7 +1,7 @@
 """The swarm example, end to end, on a single-node swarm, with the commands of its page.
 
 The test makes the engine a swarm manager when it is not one yet, builds and
-deploys a copy of examples/ with the page's blocks, logs in through the
+deploys the page's download with the page's blocks, logs in through the
 published port, and checks that the user's AI Lab is a swarm service on the
 overlay network that runs code and keeps files across a restart. Afterwards
 it runs the page's stop and clean-up blocks and puts the engine back as it
@@ -11,13 +11,12 @@ found it: swarm state, networks, volumes and services.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 
 import docker
 import pytest
 from ailab_guide import versions
-from harness import blocks, compose, hub, minimal_example, paths, report, shell
+from harness import blocks, compose, downloads, hub, minimal_example, report, shell
 
 PAGE = "swarm.md"
 STACK = "ailabguideswarm"
@@ -86,10 +85,8 @@ def assert_nothing_left(client: docker.DockerClient) -> None:
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
-    """A copy of examples/ (swarm builds from minimal/), built and deployed with the page's blocks."""
-    scratch = tmp_path_factory.mktemp("swarm")
-    shutil.copytree(paths.EXAMPLES, scratch / "examples")
-    folder = scratch / "examples" / "swarm"
+    """The page's download (swarm builds from minimal/, which it holds), built and deployed with its blocks."""
+    folder = downloads.unpacked_example(PAGE, "swarm", tmp_path_factory.mktemp("swarm"))
     env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
     with single_node_swarm(docker_client):
         try:

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from . import paths
 
@@ -55,7 +56,30 @@ def browser() -> Iterator[Browser]:
 
 
 @contextlib.contextmanager
-def page() -> Iterator[Page]:
-    """A fresh browser page, 1280x800, closed afterwards."""
+def page(scale: float = 1) -> Iterator[Page]:
+    """A fresh browser page, 1280x800 (`scale` device pixels per CSS pixel), closed afterwards."""
     with browser() as instance:
-        yield instance.new_page(viewport={"width": 1280, "height": 800})
+        yield instance.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=scale)
+
+
+def screenshot_around(page: Page, selector: str, path: pathlib.Path, margin: int = 24) -> None:
+    """A picture of one element and a margin around it, not of the whole window."""
+    box = page.locator(selector).bounding_box()
+    assert box, f"{selector} is not on the page"
+    left, top = max(box["x"] - margin, 0), max(box["y"] - margin, 0)
+    page.screenshot(
+        path=str(path),
+        clip={"x": left, "y": top, "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin},
+    )
+
+
+# Every <img> has finished: loaded, or failed. Those that failed (or still wait) have no natural width.
+IMAGES_SETTLED = "() => [...document.images].every(image => image.complete)"
+BROKEN_IMAGES = "() => [...document.images].filter(image => image.naturalWidth === 0).map(image => image.src)"
+
+
+def broken_images(page: Page, timeout: float = 30_000) -> list[str]:
+    """The addresses of the page's images that did not load within `timeout` ms."""
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(IMAGES_SETTLED, timeout=timeout)
+    return page.evaluate(BROKEN_IMAGES)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import pathlib
-import shutil
 import time
 from collections.abc import Callable, Iterator
 
 import docker
 
-from . import blocks, compose, hub, paths, shell
+from . import blocks, compose, downloads, hub, shell
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +45,7 @@ def running_copy(
     prepare: Callable[[pathlib.Path], None] | None = None,
     verify: bool | str = True,
 ) -> Iterator[dict]:
-    """Copy examples/ (an example may build from a sibling), start one with the page's start block.
+    """Unpack the archive the page links, as a reader does, and start it with the page's start block.
 
     Yields the copy's folder, the environment its commands ran with, its URL
     and the seconds the start took.
@@ -60,9 +59,7 @@ def running_copy(
     then removes whatever a failed step may have left: the users' volumes,
     the hub's volume and the network.
     """
-    # Not what a reader's own runs left next to the files (keys, backups).
-    shutil.copytree(paths.EXAMPLES, scratch / "examples", ignore=shutil.ignore_patterns("secrets", "backups"))
-    folder = scratch / "examples" / scenario.example
+    folder = downloads.unpacked_example(scenario.page, scenario.example, scratch)
     if change:
         change(folder)
     network = network or scenario.network

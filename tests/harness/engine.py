@@ -55,23 +55,48 @@ def run_once(client: docker.DockerClient, image: str, command: list[str], **crea
 
 @dataclasses.dataclass(frozen=True)
 class Inventory:
-    """The containers, volumes and networks on the engine, to check that tests clean up."""
+    """The containers, volumes, networks and images on the engine, to check that tests clean up.
+
+    An image is one entry per tag, `<short id> <tag>`, or `<short id> <none>`
+    when it has no tag. So a tag left on an image that was there before counts
+    as new; an image that was there before and only lost its tags does not.
+    """
 
     containers: frozenset[str]
     volumes: frozenset[str]
     networks: frozenset[str]
+    images: frozenset[str] = frozenset()
 
     def __sub__(self, before: Inventory) -> Inventory:
+        known = {entry.split(" ", 1)[0] for entry in before.images}
+        images = {
+            entry
+            for entry in self.images - before.images
+            if entry.split(" ", 1)[0] not in known or not entry.endswith(" <none>")
+        }
         return Inventory(
-            self.containers - before.containers, self.volumes - before.volumes, self.networks - before.networks
+            self.containers - before.containers,
+            self.volumes - before.volumes,
+            self.networks - before.networks,
+            frozenset(images),
         )
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.volumes or self.networks)
+        return bool(self.containers or self.volumes or self.networks or self.images)
 
     def __str__(self) -> str:
         parts = {"containers": self.containers, "volumes": self.volumes, "networks": self.networks}
+        parts["images"] = self.images
         return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in parts.items() if names)
+
+    def without_images_tagged(self, tags: set[str]) -> Inventory:
+        """The same, minus the entries of those tags (the base images the tests made available)."""
+        return dataclasses.replace(self, images=frozenset(e for e in self.images if e.split(" ", 1)[1] not in tags))
+
+
+def image_entries(image) -> set[str]:
+    """How the inventory names an image: `<short id> <tag>` per tag, or `<short id> <none>`."""
+    return {f"{image.short_id} {tag}" for tag in image.tags} or {f"{image.short_id} <none>"}
 
 
 def inventory() -> Inventory | None:
@@ -84,4 +109,6 @@ def inventory() -> Inventory | None:
         frozenset(c.name for c in client.containers.list(all=True)),
         frozenset(v.name for v in client.volumes.list()),
         frozenset(n.name for n in client.networks.list()),
+        # Top-level images only: intermediate build layers go with the image built on them.
+        frozenset(entry for image in client.images.list() for entry in image_entries(image)),
     )

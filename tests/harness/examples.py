@@ -15,6 +15,9 @@ from . import paths
 
 DOCKERFILES = ("Dockerfile.ai-lab", "Dockerfile.hub")
 
+# The ids of the untagged images build() made in this process; see remove_untagged_builds.
+_built: set[str] = set()
+
 
 class BuildFailed(AssertionError):
     """A documented Dockerfile does not build; the message holds the build log's tail."""
@@ -62,4 +65,30 @@ def build(
         raise BuildFailed(f"{example}/{dockerfile} does not build: {exc.msg}\n{log[-3000:]}") from exc
     except docker.errors.APIError as exc:  # the engine rejects a Dockerfile it cannot parse before building
         raise BuildFailed(f"{example}/{dockerfile} does not build: {exc.explanation}") from exc
+    if not tag:
+        _built.add(image.id)
     return image
+
+
+def remove_untagged_builds(client: docker.DockerClient, ids: set[str] | None = None) -> list[str]:
+    """Remove the images build() made without a tag (or those of `ids`) that still have none; return their ids.
+
+    They are the checks' own cache, kept while the session runs. An image that
+    has gained a tag meanwhile (a page's compose build makes the same image)
+    stays, so the session's leftover check still sees a tag that a page's
+    clean-up block failed to remove.
+    """
+    removed = []
+    ids = set(_built) if ids is None else ids
+    for image_id in sorted(ids):
+        try:
+            if client.images.get(image_id).tags:
+                continue
+            client.images.remove(image_id)
+            removed.append(image_id)
+        except docker.errors.ImageNotFound:
+            pass
+        except docker.errors.APIError:  # still used by a container: the leftover check names that container
+            pass
+    _built.difference_update(ids)
+    return removed
