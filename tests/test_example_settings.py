@@ -13,7 +13,7 @@ import types
 import pytest
 import yaml
 from ailab_guide import hubconfig
-from dockerspawner import DockerSpawner
+from dockerspawner import DockerSpawner, SwarmSpawner
 from harness import paths
 
 SOCKET = "/var/run/docker.sock"
@@ -184,3 +184,9 @@ def test_openid_connect_gives_the_users_group_an_ai_lab_and_the_admins_group_the
     assert oauth.allow_all is False
     assert oauth.allowed_groups == {"lab-users"} and oauth.admin_groups == {"lab-admins"}
     assert oauth.auth_state_groups_key == "oauth_user.groups"
+
+
+def test_swarmspawner_offers_no_remove_setting() -> None:
+    """The swarm page says services are always removed: SwarmSpawner has no configurable `remove`."""
+    assert "remove" in DockerSpawner.class_traits(config=True), "the check looks for the wrong name"
+    assert "remove" not in SwarmSpawner.class_traits(config=True)
