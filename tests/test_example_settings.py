@@ -21,11 +21,14 @@ NOTEBOOKS = "/home/jupyter/notebooks"
 COMPOSE_EXAMPLES = ("minimal", "production")
 
 
-def services(example: str) -> dict:
-    """The services of an example's compose file (the swarm example's stack file)."""
+def compose_file(example: str) -> dict:
+    """An example's compose file (the swarm example's stack file), parsed."""
     folder = paths.EXAMPLES / example
-    file = folder / ("docker-stack.yml" if example == "swarm" else "docker-compose.yml")
-    return yaml.safe_load(file.read_text())["services"]
+    return yaml.safe_load((folder / ("docker-stack.yml" if example == "swarm" else "docker-compose.yml")).read_text())
+
+
+def services(example: str) -> dict:
+    return compose_file(example)["services"]
 
 
 def config(example: str, **overrides: str):
@@ -89,9 +92,7 @@ def test_the_image_service_only_prints_its_version_without_a_network(example: st
     ("example", "section"), [("minimal", "DockerSpawner"), ("production", "DockerSpawner"), ("swarm", "SwarmSpawner")]
 )
 def test_users_join_the_network_the_file_names(example: str, section: str) -> None:
-    folder = paths.EXAMPLES / example
-    file = folder / ("docker-stack.yml" if example == "swarm" else "docker-compose.yml")
-    network = yaml.safe_load(file.read_text())["networks"]["ai-lab"]["name"]
+    network = compose_file(example)["networks"]["ai-lab"]["name"]
     assert services(example)["hub"]["environment"]["DOCKER_NETWORK_NAME"] == network
     assert config(example)[section].network_name == hubconfig.compose_environment(example)["DOCKER_NETWORK_NAME"]
 
@@ -190,3 +191,33 @@ def test_swarmspawner_offers_no_remove_setting() -> None:
     """The swarm page says services are always removed: SwarmSpawner has no configurable `remove`."""
     assert "remove" in DockerSpawner.class_traits(config=True), "the check looks for the wrong name"
     assert "remove" not in SwarmSpawner.class_traits(config=True)
+
+
+@pytest.mark.parametrize("example", [*COMPOSE_EXAMPLES, "swarm"])
+def test_the_hub_keeps_its_database_and_cookie_secret_on_hub_data(example: str) -> None:
+    """Both files the hub writes lie under the mount of `hub-data`; none ships in the example folder."""
+    [target] = [v.split(":")[1] for v in services(example)["hub"]["volumes"] if v.startswith("hub-data:")]
+    hub = config(example).JupyterHub
+    assert hub.db_url == f"sqlite:///{target}/jupyterhub.sqlite"
+    assert hub.cookie_secret_file == f"{target}/jupyterhub_cookie_secret"
+    shipped = {path.name for path in (paths.EXAMPLES / example).iterdir()}
+    assert not shipped & {"jupyterhub.sqlite", "jupyterhub_cookie_secret"}, shipped
+
+
+@pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
+def test_compose_declares_only_the_hubs_volume(example: str) -> None:
+    """The users' volumes are not compose's: the hub's DockerSpawner creates them at a user's first start."""
+    assert compose_file(example)["volumes"] == {"hub-data": None}
+
+
+@pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
+def test_the_hub_image_holds_its_config(example: str) -> None:
+    """The config is copied into the hub image at build time, so a changed file needs a rebuild."""
+    dockerfile = (paths.EXAMPLES / example / "Dockerfile.hub").read_text().splitlines()
+    assert "COPY jupyterhub_config.py /srv/jupyterhub/jupyterhub_config.py" in dockerfile
+    assert "jupyterhub_config.py" not in str(services(example)["hub"].get("volumes", [])), "the config is mounted"
+
+
+def test_production_builds_the_users_image_from_the_minimal_recipe() -> None:
+    build = services("production")["ai-lab-image"]["build"]
+    assert (build["context"], build["dockerfile"]) == ("../minimal", "Dockerfile.ai-lab")
