@@ -221,3 +221,11 @@ def test_the_hub_image_holds_its_config(example: str) -> None:
 def test_production_builds_the_users_image_from_the_minimal_recipe() -> None:
     build = services("production")["ai-lab-image"]["build"]
     assert (build["context"], build["dockerfile"]) == ("../minimal", "Dockerfile.ai-lab")
+
+
+def test_the_swarm_hub_runs_on_a_manager_and_users_reach_it_by_its_service_name() -> None:
+    deploy = services("swarm")["hub"]["deploy"]
+    assert deploy["placement"]["constraints"] == ["node.role == manager"]
+    assert deploy["endpoint_mode"] == "dnsrr"
+    hub = config("swarm").JupyterHub
+    assert (hub.hub_ip, hub.hub_connect_ip) == ("0.0.0.0", "hub")
