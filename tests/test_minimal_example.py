@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 from ailab_guide import versions
-from harness import blocks, browser, hub, minimal_example, paths, report, shell
+from harness import blocks, browser, hub, minimal_example, paths, report, shell, wait
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
@@ -72,8 +72,11 @@ def test_a_stopped_server_leaves_no_container(users, docker_client):
     bob = users["bob"]
     before = docker_client.containers.get("ai-lab-bob").id
     bob.stop()
-    assert not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}), (
-        "bob's container outlived his server"
+    # The engine removes a stopped container on its own (DockerSpawner's auto-remove), a moment later.
+    wait.wait_until(
+        lambda: not docker_client.containers.list(all=True, filters={"name": "^ai-lab-bob$"}),
+        timeout=30,
+        what="bob's container outlived his server",
     )
     bob.start()
     assert docker_client.containers.get("ai-lab-bob").id != before
