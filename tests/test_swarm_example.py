@@ -14,9 +14,10 @@ import contextlib
 from collections.abc import Iterator
 
 import docker
+import docker.errors
 import pytest
 from ailab_guide import versions
-from harness import blocks, compose, downloads, hub, minimal_example, report, shell
+from harness import blocks, compose, downloads, hub, minimal_example, report, shell, wait
 
 PAGE = "swarm.md"
 STACK = "ailabguideswarm"
@@ -85,25 +86,28 @@ def assert_nothing_left(client: docker.DockerClient) -> None:
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
-    """The page's download (swarm builds from minimal/, which it holds), built and deployed with its blocks."""
+    """The page's download (swarm builds from minimal/, which it holds), built and deployed with its blocks.
+
+    The last two tests run the page's stop and clean-up blocks themselves; if a
+    failure kept them from it, the teardown runs them, then removes whatever is left.
+    """
     folder = downloads.unpacked_example(PAGE, "swarm", tmp_path_factory.mktemp("swarm"))
     env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
     with single_node_swarm(docker_client):
+        up = {"folder": folder, "env": env, "stopped": False, "removed": False}
         try:
             shell.run_commands(block("swarm-build"), folder, env)
             shell.run_commands(block("swarm-deploy"), folder, env)
             hub.wait_until_up(URL, timeout=180)
-            yield {"folder": folder, "env": env}
+            yield up
         finally:
-            kept = False
             try:
-                shell.run_commands(block("swarm-stop"), folder, env, timeout=300)
-                volumes = {v.name for v in docker_client.volumes.list()}
-                kept = {VOLUME, HUB_VOLUME} <= volumes
-                shell.run_commands(block("swarm-cleanup"), folder, env, timeout=300)
+                if not up["stopped"]:
+                    shell.run_commands(block("swarm-stop"), folder, env, timeout=300)
+                if not up["removed"]:
+                    shell.run_commands(block("swarm-cleanup"), folder, env, timeout=300)
             finally:
                 remove_leftovers(docker_client)
-            assert kept, "the page says `swarm-stop` keeps the hub's and the users' volumes"
             assert_nothing_left(docker_client)
     assert_nothing_left(docker_client)
 
@@ -116,10 +120,12 @@ def alice(stack):
     return user
 
 
+@pytest.mark.step(1)
 def test_the_page_shows_the_config_the_test_deploys(stack):
     blocks.assert_is_running_file(block("swarm-config"), (stack["folder"] / "jupyterhub_config.py").read_text())
 
 
+@pytest.mark.step(2)
 @pytest.mark.usefixtures("alice")
 def test_the_status_commands_show_the_stack_and_the_users_service(stack):
     """The page's "see what happens" commands run and name the hub's and alice's services."""
@@ -127,6 +133,7 @@ def test_the_status_commands_show_the_stack_and_the_users_service(stack):
     assert f"{STACK}_hub" in output and SERVICE in output, output
 
 
+@pytest.mark.step(3)
 @pytest.mark.usefixtures("alice")
 def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_client):
     service = docker_client.services.get(SERVICE)
@@ -145,6 +152,7 @@ def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_clien
     assert [t["Status"]["State"] for t in tasks] == ["running"], tasks
 
 
+@pytest.mark.step(4)
 def test_code_runs_in_the_users_kernel(alice):
     output = alice.run_code(
         "import exasol.nb_connector, getpass, os\nprint(os.environ['JUPYTERHUB_USER'], getpass.getuser())"
@@ -152,6 +160,7 @@ def test_code_runs_in_the_users_kernel(alice):
     assert output.split() == [USER, "jupyter"], output
 
 
+@pytest.mark.step(5)
 def test_files_survive_a_restart_on_the_users_volume(alice, docker_client):
     alice.run_code("open('kept.txt', 'w').write('written before the restart')")
     alice.stop()
@@ -162,6 +171,41 @@ def test_files_survive_a_restart_on_the_users_volume(alice, docker_client):
     assert response.json()["content"] == "written before the restart"
 
 
+@pytest.mark.step(6)
 def test_the_swarm_example_pins_the_minimal_examples_versions():
     """Both examples build the same users' image: their pins must not drift apart."""
     assert versions.pins("swarm") == versions.pins("minimal")
+
+
+def stack_volumes(client: docker.DockerClient) -> set[str]:
+    return {v.name for v in client.volumes.list()} & {VOLUME, HUB_VOLUME}
+
+
+@pytest.mark.step(7)
+def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(stack, docker_client):
+    shell.run_commands(block("swarm-stop"), stack["folder"], stack["env"], timeout=300)
+    stack["stopped"] = True
+    wait.wait_until(
+        lambda: (
+            not docker_client.services.list(filters={"name": SERVICE})
+            and not docker_client.services.list(filters={"label": f"com.docker.stack.namespace={STACK}"})
+            and NETWORK not in network_names(docker_client)
+        ),
+        timeout=120,
+        what="after `swarm-stop` the users' services, the hub's service or the network are still there",
+    )
+    assert stack_volumes(docker_client) == {VOLUME, HUB_VOLUME}, "the page says `swarm-stop` keeps both volumes"
+
+
+@pytest.mark.step(8)
+def test_remove_everything_removes_the_volumes_and_the_images(stack, docker_client):
+    shell.run_commands(block("swarm-cleanup"), stack["folder"], stack["env"], timeout=300)
+    stack["removed"] = True
+    assert not stack_volumes(docker_client), f"volumes left: {stack_volumes(docker_client)}"
+    pins = versions.pins("swarm")
+    for tag in (
+        f"ai-lab-swarm-hub:{pins['JUPYTERHUB_VERSION']}",
+        f"ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}",
+    ):
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_client.images.get(tag)
