@@ -43,22 +43,24 @@ def test_the_zip_holds_the_same_files_as_the_tar(tmp_path):
         assert sorted(tar_files) == [p.as_posix() for p in archives.members(example)]
 
 
-def test_an_archive_without_a_file_of_a_sibling_folder_fails(tmp_path):
-    """Production builds from ../minimal: an archive without minimal/start-ai-lab.sh must be refused."""
-    files = [p for p in archives.members("production") if p.as_posix() != "examples/minimal/start-ai-lab.sh"]
-    assert len(files) == len(archives.members("production")) - 1
+def unpacked_without(tmp_path, example: str, left_out: str):
+    """The example's archive with one file left out, unpacked as a reader would."""
+    files = [p for p in archives.members(example) if p.as_posix() != left_out]
+    assert len(files) == len(archives.members(example)) - 1, f"{left_out} is not in the {example} archive"
     archive = tmp_path / "short.tar.gz"
     archives.write_tar(archive, files)
-    unpacked = downloads.unpack(archive, tmp_path / "reader")
+    return downloads.unpack(archive, tmp_path / "reader")
+
+
+def test_an_archive_without_a_file_of_a_sibling_folder_fails(tmp_path):
+    """Production builds from ../minimal: an archive without minimal/start-ai-lab.sh must be refused."""
+    unpacked = unpacked_without(tmp_path, "production", "examples/minimal/start-ai-lab.sh")
     with pytest.raises(AssertionError, match=r"examples/minimal/start-ai-lab\.sh"):
         downloads.check("production.md", unpacked, "production")
 
 
 def test_an_archive_without_a_file_the_page_includes_fails(tmp_path):
-    files = [p for p in archives.members("minimal") if p.name != "Dockerfile.hub"]
-    archive = tmp_path / "short.tar.gz"
-    archives.write_tar(archive, files)
-    unpacked = downloads.unpack(archive, tmp_path / "reader")
+    unpacked = unpacked_without(tmp_path, "minimal", "examples/minimal/Dockerfile.hub")
     with pytest.raises(AssertionError, match=r"includes examples/minimal/Dockerfile\.hub, which its archive lacks"):
         downloads.check("minimal-example.md", unpacked, "minimal")
 
