@@ -11,81 +11,35 @@ upgrade commands, and the idle culler. The user's notebook must survive each.
 
 from __future__ import annotations
 
-import re
-
 import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
-from harness import blocks, checks, compose, deployment, engine, hub, report, shell
+from harness import blocks, checks, engine, hub, production, report
 
-PAGE = "production.md"
-SCENARIO = deployment.Scenario(
-    "production",
-    PAGE,
-    "production-start",
-    "production-uninstall",
-    "ai-lab-production",
-    scheme="https",
-    prefix="ai-lab-production-",
-)
-PROJECT = "ailabguideprod"
-PORT = 8443
 USER = "ada"  # the name the page's restore block and messages use
 PASSWORD = "a-long-test-passphrase-for-ada"
 NOTEBOOK = "kept-in-production.txt"
-
-
-def block(name: str):
-    return blocks.named(PAGE, name)
-
-
-def admin_name() -> str:
-    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("production-settings").text)
-    assert match, "production-settings no longer sets HUB_ADMIN"
-    return match.group(1)
+PORT = production.PORT
+block, run = production.block, production.run
 
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("production")
-    certificate = scratch / "examples" / "production" / "secrets" / "tls.crt"
-
-    def set_up(folder):  # the page's steps before the start
-        shell.run_commands(block("production-certificate"), folder)
-        shell.run_commands(block("production-settings"), folder)
-
-    with deployment.running_copy(
-        docker_client,
-        scratch,
-        SCENARIO,
-        PROJECT,
-        (admin_name(), USER),
-        port=PORT,
-        prepare=set_up,
-        verify=str(certificate),
-    ) as up:
-        up["verify"] = str(certificate)
-        report.timing("production example: build and start (production-start)", up["up_seconds"])
+    with production.running(docker_client, tmp_path_factory.mktemp("production"), (USER,)) as up:
+        production.record_start(up)
         yield up
-
-
-def person(stack, name: str) -> hub.User:
-    return hub.User(stack["url"], name, verify=stack["verify"])
 
 
 @pytest.fixture(scope="module")
 def admin(stack):
-    admin = person(stack, admin_name())
-    blocks.assert_in_output(block("production-admin-signup"), admin.sign_up(PASSWORD + "-admin"), exact=True)
-    admin.login(PASSWORD + "-admin")
-    return admin
+    return production.signed_up_admin(stack, PASSWORD + "-admin")
 
 
 @pytest.fixture(scope="module")
 def ada(stack, admin):
     """The user signs up, is refused until approved, then logs in and starts her AI Lab."""
-    ada = person(stack, USER)
+    ada = production.person(stack, USER)
     blocks.assert_in_output(block("production-user-signup"), ada.sign_up(PASSWORD), exact=True)
     blocks.assert_in_output(block("production-not-approved"), ada.login_error(PASSWORD), exact=True)
     response = admin.session.get(f"{stack['url']}/hub/authorize/{USER}", timeout=30)
@@ -102,16 +56,11 @@ def notebook_is_there(user: hub.User) -> None:
     assert response.json()["content"] == "my work"
 
 
-def run(stack, name: str, **env: str) -> str:
-    return shell.run_commands(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
-
-
 def container(client, name: str = USER):
-    return client.containers.get(f"ai-lab-production-{name}")
+    return production.user_container(client, name)
 
 
-def hub_container(client):
-    return compose.service_container(client, PROJECT, "hub")
+hub_container = production.hub_container
 
 
 @pytest.mark.step(1)

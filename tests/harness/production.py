@@ -1,0 +1,119 @@
+"""The production example, started from its page's download with the page's own set-up steps.
+
+The end-to-end test of the production page and the day-2 tests (administration,
+team folder, isolation and faults) each start one copy of it for their module;
+they run one after another, never side by side, because every copy uses the
+example's fixed names (`ai-lab-production-*`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+import re
+from collections.abc import Callable, Iterator
+
+import docker
+
+from . import blocks, compose, deployment, hub, report, shell, snippets
+
+PAGE = "production.md"
+SCENARIO = deployment.Scenario(
+    "production",
+    PAGE,
+    "production-start",
+    "production-uninstall",
+    "ai-lab-production",
+    scheme="https",
+    prefix="ai-lab-production-",
+)
+PROJECT = "ailabguideprod"
+PORT = 8443
+
+
+def block(name: str) -> snippets.Block:
+    return blocks.named(PAGE, name)
+
+
+def admin_name() -> str:
+    """The admin account the page's settings block names (HUB_ADMIN)."""
+    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("production-settings").text)
+    assert match, "production-settings no longer sets HUB_ADMIN"
+    return match.group(1)
+
+
+@contextlib.contextmanager
+def running(
+    client: docker.DockerClient,
+    scratch: pathlib.Path,
+    users: tuple[str, ...],
+    *,
+    change: Callable[[pathlib.Path], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[dict]:
+    """Unpack, make the certificate and settings as the page says, start; yield the running copy.
+
+    The dict holds `folder`, `env`, `url`, `up_seconds` and `verify` (the
+    self-signed certificate a client must trust). `users` are the accounts
+    whose containers and volumes the clean-up removes, the admin included.
+    """
+    certificate = scratch / "examples" / "production" / "secrets" / "tls.crt"
+
+    def set_up(folder: pathlib.Path) -> None:
+        shell.run_commands(block("production-certificate"), folder)
+        shell.run_commands(block("production-settings"), folder)
+
+    with deployment.running_copy(
+        client,
+        scratch,
+        SCENARIO,
+        PROJECT,
+        (admin_name(), *users),
+        port=PORT,
+        change=change,
+        env=env,
+        prepare=set_up,
+        verify=str(certificate),
+    ) as up:
+        up["verify"] = str(certificate)
+        yield up
+
+
+def person(stack: dict, name: str) -> hub.User:
+    """A browser-like session on the running copy, trusting its certificate."""
+    return hub.User(stack["url"], name, verify=stack["verify"])
+
+
+def signed_up_admin(stack: dict, password: str) -> hub.User:
+    """The admin signs up (the page's quoted message) and logs in."""
+    admin = person(stack, admin_name())
+    blocks.assert_in_output(block("production-admin-signup"), admin.sign_up(password), exact=True)
+    admin.login(password)
+    return admin
+
+
+def approved_user(stack: dict, admin: hub.User, name: str, password: str) -> hub.User:
+    """`name` signs up, the admin approves the account, and the user logs in (server not started)."""
+    user = person(stack, name)
+    user.sign_up(password)
+    response = admin.session.get(f"{stack['url']}/hub/authorize/{name}", timeout=30)
+    assert response.status_code == 200, f"approving {name}: HTTP {response.status_code}"
+    user.login(password)
+    return user
+
+
+def run(stack: dict, name: str, **env: str) -> str:
+    """Run one of the page's command blocks in the running copy's folder."""
+    return shell.run_commands(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
+
+
+def user_container(client: docker.DockerClient, name: str):
+    return client.containers.get(f"{SCENARIO.prefix}{name}")
+
+
+def hub_container(client: docker.DockerClient):
+    return compose.service_container(client, PROJECT, "hub")
+
+
+def record_start(stack: dict) -> None:
+    report.timing("production example: build and start (production-start)", stack["up_seconds"])
