@@ -7,7 +7,7 @@ Tests marked `docker` need a real engine. Without one they fail in CI
 from __future__ import annotations
 
 import pytest
-from harness import engine, examples, report, standins, steps
+from harness import background, engine, examples, report, standins, steps
 
 _report = report  # the hook below has a parameter named report
 
@@ -34,6 +34,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         narrowed.append("only " + " ".join(config.args))
     report.narrowed(", ".join(narrowed))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the slow, self-contained checks of the selected tests now (harness/background.py)."""
+    background.start(getattr(item, "function", None) for item in session.items)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import uuid
 import zipfile
@@ -28,7 +29,7 @@ import zipfile
 import pytest
 import yaml
 from ailab_guide import site as site_settings
-from harness import paths, publishing, report, standins
+from harness import background, engine, paths, publishing, report, standins
 
 READTHEDOCS_CONFIG = paths.ROOT / ".readthedocs.yaml"
 WORKFLOWS = sorted((paths.ROOT / ".github" / "workflows").glob("*.yml"))
@@ -174,52 +175,71 @@ def _clean_environment() -> dict[str, str]:
     return env
 
 
-def test_readthedocs_build_emulated(tmp_path) -> None:
+def readthedocs_build() -> tuple[pathlib.Path, dict[str, str]]:
     """Read the Docs' steps: a shallow clone, a fresh virtual environment, the commands in order.
 
     Read the Docs builds a commit, so this clones HEAD (uncommitted changes are not in it).
-    It takes minutes: the fresh environment installs every pinned package (pip's cache helps).
+    It takes minutes: the fresh environment installs every pinned package (pip's cache helps),
+    so it runs in the background from the start of the session. Returns the scratch
+    folder (the test removes it) and the environment the commands ran with.
     """
     began = time.monotonic()
-    checkout = tmp_path / "checkout"
-    subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{paths.ROOT}", str(checkout)], check=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True, check=True
-    ).stdout
-    env = _clean_environment()
-    python = shutil.which("python3.11", path=env["PATH"]) or sys.executable
-    venv = tmp_path / "venv"
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    output = checkout / "_readthedocs"
-    env.update(
-        PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
-        READTHEDOCS="True",
-        READTHEDOCS_PRODUCTION_DOMAIN="readthedocs.org",
-        READTHEDOCS_PROJECT="ailab-guide",
-        READTHEDOCS_LANGUAGE="en",
-        READTHEDOCS_VERSION="latest",
-        READTHEDOCS_VERSION_NAME="latest",
-        READTHEDOCS_VERSION_TYPE="branch",
-        READTHEDOCS_VIRTUALENV_PATH=str(venv),
-        READTHEDOCS_OUTPUT=f"{output}/",
-        READTHEDOCS_CANONICAL_URL="https://ailab-guide.readthedocs.io/en/latest/",
-        READTHEDOCS_REPOSITORY_PATH=str(checkout),
-        READTHEDOCS_GIT_CLONE_URL="https://github.com/example-owner/ailab-guide.git",
-        READTHEDOCS_GIT_IDENTIFIER="main",
-        READTHEDOCS_GIT_COMMIT_HASH=commit.strip(),
-    )
-    log = tmp_path / "build.log"
-    with log.open("w") as sink:
-        for command in yaml.safe_load(READTHEDOCS_CONFIG.read_text())["build"]["commands"]:
-            sink.write(f"$ {command}\n")
-            sink.flush()
-            done = subprocess.run(
-                ["bash", "-c", command], cwd=checkout, env=env, stdout=sink, stderr=subprocess.STDOUT, check=False
-            )
-            assert done.returncode == 0, f"`{command}` failed:\n{log.read_text()[-4000:]}"
-    seconds = time.monotonic() - began
-    report.timing("readthedocs_emulated_build", seconds)
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="ailab-guide-readthedocs-"))
+    try:
+        checkout = tmp_path / "checkout"
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{paths.ROOT}", str(checkout)], check=True)
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True, check=True
+        ).stdout
+        env = _clean_environment()
+        python = shutil.which("python3.11", path=env["PATH"]) or sys.executable
+        venv = tmp_path / "venv"
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        output = checkout / "_readthedocs"
+        env.update(
+            PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}",
+            READTHEDOCS="True",
+            READTHEDOCS_PRODUCTION_DOMAIN="readthedocs.org",
+            READTHEDOCS_PROJECT="ailab-guide",
+            READTHEDOCS_LANGUAGE="en",
+            READTHEDOCS_VERSION="latest",
+            READTHEDOCS_VERSION_NAME="latest",
+            READTHEDOCS_VERSION_TYPE="branch",
+            READTHEDOCS_VIRTUALENV_PATH=str(venv),
+            READTHEDOCS_OUTPUT=f"{output}/",
+            READTHEDOCS_CANONICAL_URL="https://ailab-guide.readthedocs.io/en/latest/",
+            READTHEDOCS_REPOSITORY_PATH=str(checkout),
+            READTHEDOCS_GIT_CLONE_URL="https://github.com/example-owner/ailab-guide.git",
+            READTHEDOCS_GIT_IDENTIFIER="main",
+            READTHEDOCS_GIT_COMMIT_HASH=commit.strip(),
+        )
+        log = tmp_path / "build.log"
+        with log.open("w") as sink:
+            for command in yaml.safe_load(READTHEDOCS_CONFIG.read_text())["build"]["commands"]:
+                sink.write(f"$ {command}\n")
+                sink.flush()
+                done = subprocess.run(
+                    ["bash", "-c", command], cwd=checkout, env=env, stdout=sink, stderr=subprocess.STDOUT, check=False
+                )
+                assert done.returncode == 0, f"`{command}` failed:\n{log.read_text()[-4000:]}"
+    except BaseException:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+        raise
+    report.timing("readthedocs_emulated_build (in the background)", time.monotonic() - began)
+    return tmp_path, env
 
+
+@background.runs(readthedocs_build)
+def test_readthedocs_build_emulated() -> None:
+    tmp_path, env = background.result(readthedocs_build)
+    try:
+        output = tmp_path / "checkout" / "_readthedocs"
+        check_readthedocs_output(output, tmp_path / "checkout", env)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def check_readthedocs_output(output: pathlib.Path, checkout: pathlib.Path, env: dict[str, str]) -> None:
     site = site_settings.from_environment(env)
     assert site.url == "https://ailab-guide.readthedocs.io/en/latest/"
     assert publishing.problems(output / "html", site, checkout) == []
@@ -305,16 +325,31 @@ def run_on_stock_debian(client, command: str, keep: str, into: pathlib.Path) -> 
         container.remove(v=True, force=True)
 
 
-def test_readme_site_command_works_on_stock_debian(docker_client, tmp_path) -> None:
-    """Debian 12's own python3 (with python3-venv), no git, a copy of the repository: the README's command."""
+def readme_site_command_on_debian() -> tuple[int, str, str, pathlib.Path]:
+    """The README's site command in a stock Debian container (minutes of pip: run in the background).
+
+    Returns its exit status, log, the command and the folder the built HTML was copied to.
+    """
     command = readme_site_command(README.read_text())
+    into = pathlib.Path(tempfile.mkdtemp(prefix="ailab-guide-readme-"))
     began = time.monotonic()
-    status, logs = run_on_stock_debian(docker_client, command, "/src/docs/_build/html", tmp_path)
-    assert status == 0, f"README command `{command}` failed ({status}):\n{logs[-4000:]}"
-    report.timing("readme_site_command_on_debian", time.monotonic() - began)
-    built = {path.stem for path in (tmp_path / "html").glob("*.html")}
-    assert set(publishing.pages()) <= built
-    assert (tmp_path / "html" / "index.html").stat().st_size > 0
+    status, logs = run_on_stock_debian(engine.connect(), command, "/src/docs/_build/html", into)
+    report.timing("readme_site_command_on_debian (in the background)", time.monotonic() - began)
+    return status, logs, command, into
+
+
+@pytest.mark.usefixtures("docker_client")
+@background.runs(readme_site_command_on_debian)
+def test_readme_site_command_works_on_stock_debian() -> None:
+    """Debian 12's own python3 (with python3-venv), no git, a copy of the repository: the README's command."""
+    status, logs, command, into = background.result(readme_site_command_on_debian)
+    try:
+        assert status == 0, f"README command `{command}` failed ({status}):\n{logs[-4000:]}"
+        built = {path.stem for path in (into / "html").glob("*.html")}
+        assert set(publishing.pages()) <= built
+        assert (into / "html" / "index.html").stat().st_size > 0
+    finally:
+        shutil.rmtree(into, ignore_errors=True)
 
 
 def test_stock_debian_refuses_the_old_readme_command(docker_client, tmp_path) -> None:

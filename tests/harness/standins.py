@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import docker
@@ -33,6 +34,7 @@ from . import paths
 
 STANDIN_LABEL = "org.ailab-guide.stand-in"
 BASE_TAG = "ailab-guide/debian-base:bookworm"
+_debian_base_lock = threading.Lock()  # see ensure_debian_base
 BASE_PACKAGES = "ca-certificates,python3,python3-venv,sudo,procps"
 HOST_CA_BUNDLE = pathlib.Path("/etc/ssl/certs/ca-certificates.crt")
 CONFIGURABLE_HTTP_PROXY = "configurable-http-proxy@5.3.0"
@@ -153,9 +155,17 @@ def _build_standin(client: docker.DockerClient, ref: str) -> None:
 
 
 def ensure_debian_base(client: docker.DockerClient) -> None:
-    """Build the Debian base of every stand-in once, with debootstrap."""
-    if _local(client, BASE_TAG) is not None:
-        return
+    """Build the Debian base of every stand-in once, with debootstrap.
+
+    A background check (the README on Debian) may ask for it while the first
+    test builds the stand-ins: the lock makes the second caller wait for the one build.
+    """
+    with _debian_base_lock:
+        if _local(client, BASE_TAG) is None:
+            _build_debian_base(client)
+
+
+def _build_debian_base(client: docker.DockerClient) -> None:
     if shutil.which("debootstrap") is None:
         raise RuntimeError(
             "Stand-in base images need debootstrap: `apt-get install debootstrap` "
