@@ -57,6 +57,16 @@ def test_code_runs_in_a_kernel_as_the_notebook_user(users):
     assert sqlalchemy_version.startswith("1."), "the AI Lab needs SQLAlchemy 1.x for sqlalchemy-exasol"
 
 
+def test_the_users_container_starts_with_the_script_the_pages_show(users, docker_client, stack):
+    """The image's entrypoint is the downloaded start-ai-lab.sh, byte for byte what the pages show."""
+    container = docker_client.containers.get("ai-lab-alice")
+    assert container.attrs["Config"]["Entrypoint"] == ["/usr/local/bin/start-ai-lab.sh"]
+    running = container.exec_run(["cat", "/usr/local/bin/start-ai-lab.sh"])
+    assert running.exit_code == 0, running.output
+    assert running.output.decode() == (stack["folder"] / "start-ai-lab.sh").read_text()
+    blocks.assert_files_in_use(stack["folder"], "minimal", "start-ai-lab.sh")
+
+
 def test_files_survive_a_server_restart(users):
     alice = users["alice"]
     alice.run_code("open('kept.txt', 'w').write('written before the restart')")

@@ -99,6 +99,7 @@ def stack(docker_client, base_images, tmp_path_factory):
             shell.run_commands(block("swarm-build"), folder, env)
             shell.run_commands(block("swarm-deploy"), folder, env)
             hub.wait_until_up(URL, timeout=180)
+            blocks.assert_files_in_use(folder, "swarm", ".env", "docker-stack.yml")  # the deploy read them
             yield up
         finally:
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
 
 from . import hub, snippets
 
@@ -38,6 +39,27 @@ def named(page: str, name: str) -> snippets.Block:
     assert len(found) == 1, f"{page} must have exactly one block named {name!r}, found {len(found)}"
     note(found[0], READ)
     return found[0]
+
+
+def including(source: str) -> list[snippets.Block]:
+    """Every block, on any page, that shows the file `source` (e.g. "examples/minimal/.env")."""
+    found = [block for block in every() if block.source == source]
+    for block in found:
+        note(block, READ)
+    return found
+
+
+def assert_files_in_use(folder: pathlib.Path, example: str, *names: str) -> None:
+    """The pages show exactly the files of `folder` that a running example was started from; note them as started.
+
+    `folder` is the example's folder the test started (an unpacked download);
+    `names` are files in it that the start read, such as `.env`.
+    """
+    for name in names:
+        shown = including(f"examples/{example}/{name}")
+        assert shown, f"no page shows examples/{example}/{name}"
+        for block in shown:
+            assert_is_running_file(block, (folder / name).read_text())
 
 
 def current_test() -> str:

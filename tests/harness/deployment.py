@@ -71,6 +71,8 @@ def running_copy(
             prepare(folder)
         shell.run_commands(blocks.named(scenario.page, scenario.start), folder, env)
         hub.wait_until_up(url, verify=verify)
+        if change is None:  # a deliberately broken copy is not what the page shows
+            blocks.assert_files_in_use(folder, scenario.example, ".env")  # compose read it for the start
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
         # Users' containers first: a kept one (remove=False) would hold its volume.

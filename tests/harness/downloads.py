@@ -7,6 +7,7 @@ is missing before any command runs.
 
 from __future__ import annotations
 
+import contextlib
 import html.parser
 import pathlib
 import re
@@ -14,9 +15,9 @@ import shutil
 import tarfile
 import urllib.parse
 
-from ailab_guide import downloads
+from ailab_guide import downloads, site
 
-from . import blocks, paths, shell
+from . import blocks, paths, shell, site_server
 
 HTML = paths.BUILD / "html"
 # A path-like word in a command or a file: `../minimal`, `minimal/Dockerfile.ai-lab`, `start-ai-lab.sh`.
@@ -112,17 +113,30 @@ def check(page: str, unpacked: pathlib.Path, example: str) -> None:
 def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.Path:
     """The example's folder as a reader gets it, checked; `scratch` must be empty.
 
-    The archive the built page links is put into `scratch` (as `curl -LO`
-    would), and the page's own commands unpack it and change into the folder.
+    The page's own commands run in `scratch`: when the site's address is known,
+    its `curl -fLO` line fetches the archive from the built site, served as it
+    is published (under its sub-path) on a local port that stands in for the
+    site's host; then they unpack it and change into the folder. Without an
+    address the block has no curl line, and the archive the page links is
+    put into `scratch` as a browser download would.
     """
     archive = linked_archive(page)
     assert not scratch.exists() or not any(scratch.iterdir()), f"{scratch} is not empty"
     scratch.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(archive, scratch / archive.name)
     block = blocks.named(page, downloads.block_name(example))  # from the example-download directive
-    # The curl line (there when the site's address is known) fetched the same file: it is in `scratch` already.
-    shell.run_commands("\n".join(line for line in block.text.splitlines() if not line.startswith("curl ")), scratch)
+    published = site.from_environment().url
+    with contextlib.ExitStack() as stack:
+        commands = block.text
+        if published and "curl " in commands:
+            local = stack.enter_context(site_server.serve(HTML))
+            commands = commands.replace(published, local)
+            assert commands != block.text, f"{page}'s download block does not fetch from {published}"
+        else:
+            shutil.copyfile(archive, scratch / archive.name)
+        shell.run_commands(commands, scratch)
     blocks.note(block, blocks.RAN)
-    (scratch / archive.name).unlink()
+    fetched = scratch / archive.name
+    assert fetched.read_bytes() == archive.read_bytes(), f"{page}'s download block fetched another file"
+    fetched.unlink()
     check(page, scratch / "examples", example)
     return scratch / "examples" / example

@@ -14,7 +14,7 @@ files the pages show:
 - Files the repository's .gitignore excludes (keys, backups) stay out.
 - The bytes depend on the files only: fixed times, owners and modes, sorted
   entries. The URL `<site>/downloads/<archive>` stays the same across builds,
-  so a reader's `curl -LO` keeps working.
+  so a reader's `curl -fLO` keeps working.
 
 The ``{example-download} <name>`` directive puts the links and the commands at
 the top of an example's page; naming an example that has no archive fails the
@@ -169,7 +169,7 @@ def _size(path: pathlib.Path) -> str:
 
 def _commands(example: str, site: str, workdir: str) -> str:
     tar = archive_name(example, "tar.gz")
-    fetch = [f"curl -LO {site}{FOLDER}/{tar}"] if site else []
+    fetch = [f"curl -fLO {site}{FOLDER}/{tar}"] if site else []
     return "\n".join([*fetch, f"tar -xzf {tar}", f"cd {workdir}"])
 
 
