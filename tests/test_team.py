@@ -133,28 +133,27 @@ def start_from_form(stack: dict, user: hub.User, size: str) -> None:
     user.start()  # the server is starting already: this waits until it is ready
 
 
-def test_a_single_ai_labs_notebooks_move_into_a_hub_users_volume(docker_client, alice):
-    moved = volume_files(docker_client, users_image(docker_client), "ai-lab-production-notebooks-alice")
-    assert moved["text"] == "alice-work"
+def assert_moved(docker_client, user: hub.User) -> None:
+    """The notebook is in the user's hub volume, everything there is jupyter's, and the user's server shows it."""
+    moved = volume_files(docker_client, users_image(docker_client), f"ai-lab-production-notebooks-{user.name}")
+    assert moved["text"] == f"{user.name}-work"
     assert all(line.startswith("jupyter:jupyter ") for line in moved["owners"]), moved["owners"]
-    seen = alice.server("GET", f"/contents/{NOTEBOOK}?content=1&format=text&type=file")
-    assert seen.status_code == 200, f"alice does not see {NOTEBOOK}: HTTP {seen.status_code}"
-    assert seen.json()["content"].strip() == "alice-work"
+    seen = user.server("GET", f"/contents/{NOTEBOOK}?content=1&format=text&type=file")
+    assert seen.status_code == 200, f"{user.name} does not see {NOTEBOOK}: HTTP {seen.status_code}"
+    assert seen.json()["content"].strip() == f"{user.name}-work"
+
+
+def test_a_single_ai_labs_notebooks_move_into_a_hub_users_volume(docker_client, alice):
+    assert_moved(docker_client, alice)
     # The volume's top folder is hers too: she can add files next to the moved ones.
     assert alice.run_code("open('new.txt', 'w').write('x'); print('ok')").strip() == "ok"
 
 
 def test_a_trial_users_notebooks_move_into_the_production_volume(docker_client, bob):
-    moved = volume_files(docker_client, users_image(docker_client), "ai-lab-production-notebooks-bob")
-    assert moved["text"] == "bob-work"
-    assert all(line.startswith("jupyter:jupyter ") for line in moved["owners"]), moved["owners"]
-    seen = bob.server("GET", f"/contents/{NOTEBOOK}?content=1&format=text&type=file")
-    assert seen.status_code == 200, f"bob does not see {NOTEBOOK}: HTTP {seen.status_code}"
-    assert seen.json()["content"].strip() == "bob-work"
+    assert_moved(docker_client, bob)
     # His own start.ipynb is kept; the AI Lab copied in only the notebooks he lacked.
     start = bob.server("GET", "/contents/start.ipynb?content=1&format=text&type=file").json()["content"]
     assert start.strip() == "bob-start"
-    assert bob.server("GET", "/contents/").status_code == 200
     listed = {entry["name"] for entry in bob.server("GET", "/contents/").json()["content"]}
     assert len(listed - {NOTEBOOK, "start.ipynb", "team-data", "team-project"}) > 0, "no AI Lab notebooks were added"
 
