@@ -152,3 +152,54 @@ c.DockerSpawner.extra_host_config = {
     "security_opt": ["no-new-privileges:true"],
     "pids_limit": 1024,
 }
+
+# --- The team folder ---------------------------------------------------------------
+# [team-folder]
+# Two volumes every AI Lab mounts inside its notebook folder, so they show in
+# JupyterLab: reference data nobody can change from a notebook, and a project
+# folder everyone can edit. Compose creates both (see docker-compose.yml).
+c.DockerSpawner.volumes.update(
+    {
+        "ai-lab-production-team-data": {"bind": "/home/jupyter/notebooks/team-data", "mode": "ro"},
+        "ai-lab-production-team-project": "/home/jupyter/notebooks/team-project",
+    }
+)
+# [team-folder-end]
+
+# --- Sizes to choose from at start ---------------------------------------------------
+# [sizes]
+# Each user picks a size when their server starts. "standard" has the limits
+# above; "large" those of USER_LARGE_MEM_LIMIT and USER_LARGE_CPU_LIMIT.
+SIZES = {
+    "standard": (c.DockerSpawner.mem_limit, c.DockerSpawner.cpu_limit),
+    "large": (required("USER_LARGE_MEM_LIMIT"), float(required("USER_LARGE_CPU_LIMIT"))),
+}
+c.DockerSpawner.options_form = "\n".join(
+    [
+        "<fieldset><legend>Size of your AI Lab</legend>",
+        *(
+            f'<label><input type="radio" name="size" value="{name}"{" checked" if name == "standard" else ""}>'
+            f" {name}: memory {memory}, CPUs {cpus:g}</label><br>"
+            for name, (memory, cpus) in SIZES.items()
+        ),
+        "</fieldset>",
+    ]
+)
+
+
+def size_from_form(formdata):
+    """The form's choice becomes the server's user options."""
+    return {"size": formdata.get("size", ["standard"])[0]}
+
+
+def apply_size(spawner):
+    """Set the chosen size's limits before the container is created (standard if none was chosen)."""
+    size = spawner.user_options.get("size", "standard")
+    if size not in SIZES:
+        raise ValueError(f"Unknown size {size!r}; choose one of {', '.join(SIZES)}.")
+    spawner.mem_limit, spawner.cpu_limit = SIZES[size]
+
+
+c.DockerSpawner.options_from_form = size_from_form
+c.DockerSpawner.pre_spawn_hook = apply_size
+# [sizes-end]
