@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if leftovers:
         log(f"removing what an earlier bench left: {leftovers}")
         compose.remove_leftovers(client, **leftovers)
-    timer = Sections(results, args.quick)
+    timer = Sections(results, args.quick, args.output)
     try:
         run(client, results, only, args.quick, timer)
     finally:
@@ -232,19 +232,17 @@ def main(argv: list[str] | None = None) -> int:
     if everything:
         results["bench_seconds"] = round(time.monotonic() - started, 1)
     results["last_run"] = {"parts": sorted(only), "seconds": round(time.monotonic() - started, 1)}
-    results["summary"] = summary(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    timer.save()
     print(table(results))
     log(f"wrote {args.output}")
     return 0
 
 
 class Sections:
-    """Dates and times each part of the bench, in results["sections"]."""
+    """Dates and times each part of the bench, in results["sections"]; saves the results after each part."""
 
-    def __init__(self, results: dict, quick: bool) -> None:
-        self.results, self.quick = results, quick
+    def __init__(self, results: dict, quick: bool, output: pathlib.Path) -> None:
+        self.results, self.quick, self.output = results, quick, output
 
     def done(self, name: str, began: float) -> None:
         self.results["sections"][name] = {
@@ -252,6 +250,13 @@ class Sections:
             "seconds": round(time.monotonic() - began, 1),
             "quick": self.quick,
         }
+        self.save()
+
+    def save(self) -> None:
+        """Write what is measured so far, so an interrupted run (Ctrl-C cleans up) keeps its finished parts."""
+        self.results["summary"] = summary(self.results)
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.output.write_text(json.dumps(self.results, indent=2) + "\n")
 
 
 def production_queue() -> str:
@@ -327,19 +332,15 @@ def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[s
         if "working" in today[-1]:
             results["working"] = today[-1].pop("working")
             timer.done("working", began)
+        results["concurrency"] = {"image": "ai-lab", "setting": "today", "rounds": today, "skipped": []}
+        results["concurrency"]["cpu_seconds_per_start"] = per_start
+        timer.save()
     if "working" in only and work_users not in rounds:
         results["working"] = burst.burst_round(client, secret, users.take(work_users), load)["working"]
         timer.done("working", began)
-    results["concurrency"] = {
-        "image": "ai-lab",
-        "setting": "today",
-        "rounds": today,
-        "skipped": [],
-        "cpu_seconds_per_start": per_start,
-    }
-    largest = today[-1]
-    tried = {}
-    for setting in settings:
+    largest, adopted, tried = today[-1], production_queue(), {}
+    results["start_settings"] = {"users": largest["users"], "today": largest, "rounds": tried, "adopted": None}
+    for setting in sorted(settings, key=lambda s: s != adopted):  # the production example's setting first
         hub.use(setting)
         try:
             round_ = burst.burst_round(client, secret, users.take(largest["users"]))
@@ -349,18 +350,11 @@ def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[s
             continue
         tried[setting] = burst.with_floor(round_, per_start, cores)
         tried[setting]["verdict"] = burst.verdict(largest, tried[setting])
+        results["start_settings"]["adopted"] = adopted if adopted in tried else None
+        results["start_settings"]["met"] = [name for name, r in tried.items() if r["verdict"]["met"]]
+        timer.save()
     hub.use("today")
-    adopted = production_queue()
-    met = [name for name, r in tried.items() if r["verdict"]["met"]]
-    queues = [name for name in met if name.startswith("queue-")]
-    results["start_settings"] = {
-        "users": largest["users"],
-        "today": largest,
-        "rounds": tried,
-        "met": met,
-        "adopted": adopted if adopted in tried else None,
-    }
-    log(f"start settings meeting every target: {met or 'none'} (queues: {queues})")
+    log(f"start settings meeting every target: {results['start_settings'].get('met') or 'none'}")
     timer.done("burst", began)
 
 

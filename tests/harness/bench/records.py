@@ -98,9 +98,9 @@ def quantiles(samples: list[float]) -> dict:
     cuts = statistics.quantiles(ordered, n=20, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 19
     return {
         "n": len(ordered),
-        "first": round(ordered[0], 2),
-        "median": round(statistics.median(ordered), 2),
-        "p90": round(cuts[17], 2),
-        "p95": round(cuts[18], 2),
-        "last": round(ordered[-1], 2),
+        "first": round(ordered[0], 3),
+        "median": round(statistics.median(ordered), 3),
+        "p90": round(cuts[17], 3),
+        "p95": round(cuts[18], 3),
+        "last": round(ordered[-1], 3),
     }
