@@ -19,7 +19,7 @@ import docker.errors
 import requests
 from ailab_guide import hubconfig
 from dockerspawner import DockerSpawner
-from harness import paths
+from harness import blocks, paths
 
 
 def production_config(socket: pathlib.Path):
@@ -76,3 +76,12 @@ def test_queued_starts_go_in_the_order_users_asked() -> None:
     assert first_went, "the freed slot did not go to the first user who asked"
     # Past the queue, the start's first call is to the engine, which is not there.
     assert isinstance(error, docker.errors.DockerException | requests.ConnectionError), repr(error)
+
+
+def test_the_page_shows_the_queue_the_hub_uses() -> None:
+    """The production page quotes the queue class, and the config makes it the hub's spawner class."""
+    quoted = blocks.named("production.md", "production-start-queue").text
+    assert "class QueuedDockerSpawner(DockerSpawner):" in quoted
+    assert "c.JupyterHub.spawner_class = QueuedDockerSpawner" in quoted
+    config = production_config(pathlib.Path("/nonexistent/docker.sock"))
+    assert config.JupyterHub.spawner_class.__name__ == "QueuedDockerSpawner"
