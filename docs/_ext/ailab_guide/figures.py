@@ -96,6 +96,8 @@ def burst(results: dict) -> dict[str, str]:
     for name, round_ in (("today", today), ("queue", adopted)):
         for key in ("first", "median", "last"):
             found[f"bench_burst_{name}_{key}_s"] = _number(round_["distribution"][key], 0)
+        found[f"bench_burst_{name}_last_to_floor"] = f"{round_['last_to_floor']:.2f}"
+        found[f"bench_burst_{name}_failures"] = str(round_["failures"])
     limit = settings["rounds"].get("spawn-limit-4")
     if limit:
         found["bench_burst_limit_last_s"] = _number(limit["distribution"]["last"], 0)

@@ -13,6 +13,7 @@ nothing but these starts: users x CPU seconds of one start / cores.
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -109,6 +110,7 @@ def burst_round(
         "max_attempts": max((o["attempts"] for o in outcomes.values()), default=0),
         "told": next((o["told"][0] for o in outcomes.values() if o["told"]), ""),
     }
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews a round
     result["all_ready_seconds"] = round(max(waits.values()), 3) if not errors and waits else None
     result["distribution"] = records.quantiles(list(waits.values()))
     running = [c for c in client.containers.list(filters={"name": f"{PREFIX}-bench-"}) if c.name.startswith(PREFIX)]
@@ -121,7 +123,14 @@ def burst_round(
     result["idle_memory_mib"] = {"samples": memory, "median": round(statistics.median(memory), 1) if memory else None}
     result["hub_memory_mib"] = round(memory_mib(hub_box), 1) if hub_box else None
     if errors:
-        result["hub_log_tail"] = hub_box.logs(tail=15).decode(errors="replace") if hub_box else ""
+        # What the hub logged about the failed users' starts (its warnings and errors), not just its last lines.
+        failed = {error.split(":", 1)[0] for error in errors}
+        lines = records.log_lines(hub_box, began - 1) if hub_box else []
+        result["hub_log_failures"] = [
+            text[:300]
+            for _, text in lines
+            if text.startswith(("[W", "[E")) and "XSRF" not in text and any(n in text for n in failed)
+        ][:20]
     stopping = time.monotonic()
     with ThreadPoolExecutor(max_workers=count) as pool:
         stops = list(pool.map(_stop, users))
