@@ -70,6 +70,43 @@ def bench(results: dict) -> dict[str, str]:
     }
 
 
+def burst(results: dict) -> dict[str, str]:
+    """Figures about a class logging in at once and many users working: bench_burst_*, bench_working_*."""
+    if "start_settings" not in results or "working" not in results:
+        return {}  # results from before these parts existed: the bench's own build needs no figures
+    settings = results["start_settings"]
+    today, adopted = settings["today"], settings["rounds"][settings["adopted"]]
+    per_start = results["concurrency"]["cpu_seconds_per_start"]
+    work = results["working"]
+    found = {
+        "bench_burst_users": str(today["users"]),
+        "bench_timeline_starts": str(len(results["spawn_timeline"]["images"]["ai-lab"]["starts"])),
+        "bench_burst_setting": settings["adopted"],
+        "bench_burst_cpu_per_start_s": _number(per_start),
+        "bench_burst_floor_s": _number(today["cpu_floor_seconds"], 0),
+        "bench_working_users": str(work["users"]),
+        "bench_working_cell_s": _number(work["cell_seconds"], 0),
+        "bench_working_rate": _number(work["rate_per_second"], 0),
+        "bench_working_idle_p95_s": _number(work["idle"]["p95"], 2),
+        "bench_working_p50_s": _number(work["loaded"]["median"], 2),
+        "bench_working_p95_s": _number(work["loaded"]["p95"], 2),
+        "bench_working_user_mib": _number(work["memory_per_user_mib"]["median"], 0),
+        "bench_working_hub_mib": _number(work["hub_memory_mib"], 0),
+    }
+    for name, round_ in (("today", today), ("queue", adopted)):
+        for key in ("first", "median", "last"):
+            found[f"bench_burst_{name}_{key}_s"] = _number(round_["distribution"][key], 0)
+        found[f"bench_burst_{name}_last_to_floor"] = f"{round_['last_to_floor']:.2f}"
+        found[f"bench_burst_{name}_failures"] = str(round_["failures"])
+    limit = settings["rounds"].get("spawn-limit-4")
+    if limit:
+        found["bench_burst_limit_last_s"] = _number(limit["distribution"]["last"], 0)
+        found["bench_burst_limit_retried"] = str(limit["retried_users"])
+    for cores in (4, 8, 16):  # the CPU floor of the same class on larger hosts
+        found[f"bench_burst_floor_{cores}_cores_s"] = _number(today["users"] * per_start / cores, 0)
+    return found
+
+
 @functools.cache
 def results() -> dict:
     """The bench results the site was built with."""
@@ -91,7 +128,7 @@ def config(example: str = "minimal") -> dict[str, str]:
 
 def substitutions() -> dict[str, str]:
     """Every figure substitution for the pages (see the module docstring)."""
-    return {**bench(results()), **config("minimal"), **config("swarm")}
+    return {**bench(results()), **burst(results()), **config("minimal"), **config("swarm"), **config("production")}
 
 
 def stand_ins() -> bool:

@@ -15,13 +15,44 @@ from collections.abc import Callable
 
 import docker
 import docker.errors
+from ailab_guide import hubconfig
 
 from .. import compose, engine, examples, minimal_example, standins
-from .common import PINS, PREFIX, PROJECT, RESULTS, ROUNDS, SITE_REPEATS, SPAWNS, log
-from .images import bare_image, image_overhead
-from .site import site_build, suite_time
-from .spawns import concurrency, spawn_latency
-from .stack import bench_hub, ours
+from ..paths import EXAMPLES
+from . import burst
+from .common import (
+    BARE_TAG,
+    PINS,
+    PREFIX,
+    PROBE_RATE,
+    PROJECT,
+    RESULTS,
+    ROUNDS,
+    SITE_REPEATS,
+    SPAWNS,
+    START_SETTINGS,
+    WORKING_CELL_SECONDS,
+    WORKING_USERS,
+    log,
+)
+from .images import bare_image, image_overhead, recipe_jupyterlab
+from .site import site_build, start_block_alone, suite_time
+from .spawns import spawn_latency
+from .stack import BenchHub, bench_hub, ours
+from .timeline import spawn_timeline
+from .working import working
+
+# Parts of the bench, and the keys of results.json each one writes. `--only`
+# runs some of them and keeps the others' results from the last run.
+SECTIONS = {
+    "site": ("site_build", "test_suite"),
+    "images": ("image_overhead", "bare_image"),
+    "spawns": ("spawn_latency",),
+    "timeline": ("spawn_timeline",),
+    "burst": ("concurrency", "start_settings"),
+    "working": ("working",),
+}
+NEEDS_HUB = {"spawns", "timeline", "burst", "working"}
 
 # --- The machine --------------------------------------------------------------
 
@@ -93,7 +124,32 @@ def summary(results: dict) -> list[dict]:
                 "met": compare[operator](value, limit),
             }
         )
+    rows += burst_rows(results)
     return rows
+
+
+def burst_rows(results: dict) -> list[dict]:
+    """Issue 14's targets for the largest round, with the setting the production example adopts."""
+    settings = results.get("start_settings")
+    if not settings or not settings.get("adopted"):
+        return []
+    adopted = settings["rounds"][settings["adopted"]]
+    rows = [
+        ("burst_median_to_last", "Class at once: median wait / last wait", adopted["median_to_last"], "<=", 0.6, "x"),
+        ("burst_last_to_floor", "Class at once: last wait / CPU floor", adopted["last_to_floor"], "<=", 1.5, "x"),
+        ("burst_failures", "Class at once: failed starts", adopted["failures"], "==", 0, ""),
+    ]
+    return [
+        {
+            "key": key,
+            "figure": f"{label} ({settings['adopted']}, {adopted['users']} users)",
+            "value": value,
+            "unit": unit,
+            "target": f"{operator} {limit:g}",
+            "met": {"<=": value <= limit, "==": value == limit}[operator],
+        }
+        for key, label, value, operator, limit, unit in rows
+    ]
 
 
 def table(results: dict) -> str:
@@ -115,14 +171,22 @@ def table(results: dict) -> str:
         f"naive +{images['naive']['mb']} MB (pip check ok: {images['naive']['pip_check_ok']}), "
         f"wheel floor {images['wheel_floor']['mb']} MB"
     )
-    for run in results["concurrency"]["rounds"]:
-        ready = f"{run['all_ready_seconds']:.1f} s" if run["all_ready_seconds"] is not None else "-"
+    rounds = [("today", r) for r in results["concurrency"]["rounds"]]
+    rounds += list(results.get("start_settings", {}).get("rounds", {}).items())
+    for setting, run in rounds:
+        spread = run.get("distribution", {})
         lines.append(
-            f"{run['users']:>3} users at once: all ready {ready}, failures {run['failures']}, "
-            f"idle AI Lab {run['idle_memory_mib']['median']} MiB, hub {run['hub_memory_mib']} MiB"
+            f"{run['users']:>3} users at once ({setting}): first {spread.get('first')} s, "
+            f"median {spread.get('median')} s, p90 {spread.get('p90')} s, last {spread.get('last')} s, "
+            f"CPU floor {run.get('cpu_floor_seconds')} s, "
+            f"failures {run['failures']}, idle AI Lab {run['idle_memory_mib']['median']} MiB"
         )
-    for skip in results["concurrency"]["skipped"]:
-        lines.append(f"{skip['users']:>3} users at once: skipped ({skip['reason']})")
+    if results.get("working"):
+        work = results["working"]
+        lines.append(
+            f"{work['users']} users computing: hub p50 {work['loaded']['median']} s, p95 {work['loaded']['p95']} s; "
+            f"idle p50 {work['idle']['median']} s, p95 {work['idle']['p95']} s"
+        )
     site = results["site_build"]
     lines.append(f"Site build: cold {site['cold']['median']:.1f} s, warm {site['warm']['median']:.1f} s (medians)")
     lines.append(f"Bench took {results['bench_seconds'] / 60:.1f} min")
@@ -133,39 +197,165 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few samples, for trying the bench out (minutes)")
     parser.add_argument("--output", type=pathlib.Path, default=RESULTS, help=f"default: {RESULTS}")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        default=list(SECTIONS),
+        help=f"comma-separated parts to run ({', '.join(SECTIONS)}); the others' results are kept. "
+        "burst also runs timeline (its CPU floor comes from the same run)",
+    )
     args = parser.parse_args(argv)
-    spawns, rounds, repeats = (2, (3,), 1) if args.quick else (SPAWNS, ROUNDS, SITE_REPEATS)
+    unknown = set(args.only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    only = set(args.only) | ({"timeline"} if "burst" in args.only else set())
     started = time.monotonic()
     client = engine.connect()
     bases = [standins.ensure(client, ref) for ref in examples.base_image_refs("minimal")]
-    results: dict = {"schema": 1, "quick": args.quick, "machine": machine(client, bases), "pins": PINS}
+    everything = only == set(SECTIONS)
+    results: dict = {} if everything or not args.output.exists() else json.loads(args.output.read_text())
+    results.setdefault("sections", {})
+    for name, keys in SECTIONS.items():  # results from before sections were dated
+        if name not in results["sections"] and all(key in results for key in keys):
+            results["sections"][name] = {"date": results["machine"]["date"], "seconds": None, "quick": results["quick"]}
+    results.update({"schema": 2, "quick": args.quick, "machine": machine(client, bases), "pins": PINS})
     leftovers = {kind: names for kind, names in ours(client).items() if names}
     if leftovers:
         log(f"removing what an earlier bench left: {leftovers}")
         compose.remove_leftovers(client, **leftovers)
-
-    results["site_build"], start_block = site_build(repeats)
-    results["test_suite"] = suite_time(skip=args.quick)
-    ai_lab_base = next(ref for ref in examples.base_image_refs("minimal") if ref.startswith("exasol/ai-lab:"))
-    results["image_overhead"], jupyterlab = image_overhead(client, ai_lab_base)
-    results["bare_image"] = bare_image(client, jupyterlab)
-
-    secret = minimal_example.trial_password(start_block)
-    with (
-        tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as scratch,
-        bench_hub(client, pathlib.Path(scratch), start_block),
-    ):
-        results["spawn_latency"] = spawn_latency(client, secret, spawns)
-        results["concurrency"] = concurrency(client, secret, started, rounds)
-
+    timer = Sections(results, args.quick, args.output)
+    try:
+        run(client, results, only, args.quick, timer)
+    finally:
+        compose.remove_leftovers(client, images=[BARE_TAG])
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["bench_seconds"] = round(time.monotonic() - started, 1)
-    results["summary"] = summary(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    if everything:
+        results["bench_seconds"] = round(time.monotonic() - started, 1)
+    results["last_run"] = {"parts": sorted(only), "seconds": round(time.monotonic() - started, 1)}
+    timer.save()
     print(table(results))
     log(f"wrote {args.output}")
     return 0
+
+
+class Sections:
+    """Dates and times each part of the bench, in results["sections"]; saves the results after each part."""
+
+    def __init__(self, results: dict, quick: bool, output: pathlib.Path) -> None:
+        self.results, self.quick, self.output = results, quick, output
+
+    def done(self, name: str, began: float) -> None:
+        self.results["sections"][name] = {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.monotonic() - began, 1),
+            "quick": self.quick,
+        }
+        self.save()
+
+    def save(self) -> None:
+        """Write what is measured so far, so an interrupted run (Ctrl-C cleans up) keeps its finished parts."""
+        self.results["summary"] = summary(self.results)
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.output.write_text(json.dumps(self.results, indent=2) + "\n")
+
+
+def production_queue() -> str:
+    """The start setting the production example ships: its queue, with the slots it has on this machine."""
+    path = EXAMPLES / "production" / "jupyterhub_config.py"
+    config = hubconfig.load(path, hubconfig.compose_environment("production"))
+    return f"queue-{config.JupyterHub.spawner_class.slots._value}"
+
+
+def run(client: docker.DockerClient, results: dict, only: set[str], quick: bool, timer: Sections) -> None:
+    """Run the chosen parts in an order that lets them share one hub and one set of images."""
+    spawns, rounds, repeats = (2, (3,), 1) if quick else (SPAWNS, ROUNDS, SITE_REPEATS)
+    settings = START_SETTINGS[:1] if quick else START_SETTINGS
+    work = (3, 5) if quick else (WORKING_USERS, WORKING_CELL_SECONDS)
+    began = time.monotonic()
+    start_block = ""
+    if "site" in only:
+        results["site_build"], start_block = site_build(repeats)
+        results["test_suite"] = suite_time(skip=quick)
+        timer.done("site", began)
+    if not only & NEEDS_HUB and "images" not in only:
+        return
+    ai_lab_base = next(ref for ref in examples.base_image_refs("minimal") if ref.startswith("exasol/ai-lab:"))
+    began = time.monotonic()
+    if "images" in only:
+        results["image_overhead"], jupyterlab = image_overhead(client, ai_lab_base)
+        results["bare_image"] = bare_image(client, jupyterlab)
+        timer.done("images", began)
+    elif only & {"spawns", "timeline"}:
+        bare_image(client, recipe_jupyterlab(client))
+    if not only & NEEDS_HUB:
+        return
+    start_block = start_block or start_block_alone()
+    secret = minimal_example.trial_password(start_block)
+    with (
+        tempfile.TemporaryDirectory(prefix=f"{PREFIX}-") as scratch,
+        bench_hub(client, pathlib.Path(scratch), start_block) as hub,
+    ):
+        if "spawns" in only:
+            began = time.monotonic()
+            results["spawn_latency"] = spawn_latency(client, secret, spawns)
+            timer.done("spawns", began)
+        if "timeline" in only:
+            began = time.monotonic()
+            results["spawn_timeline"] = spawn_timeline(client, secret, 1 if quick else 3)
+            timer.done("timeline", began)
+        plan = {"rounds": rounds, "settings": settings, "work": work}
+        many_users(client, hub, secret, results, only=only, plan=plan, timer=timer)
+
+
+def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[str], plan: dict, timer) -> None:
+    """Bursts with today's setting (the working load rides on the round of its size), then other settings."""
+    users = burst.Users()
+    work_users, cell = plan["work"]
+    rounds = plan["rounds"]
+    cores = results["machine"]["nproc"]
+    settings = [s.replace("{2n}", str(2 * cores)).replace("{n}", str(cores)) for s in plan["settings"]]
+    settings += [production_queue()] if production_queue() not in settings else []
+    load = lambda people: working(client, people, cell, PROBE_RATE)  # noqa: E731
+    began = time.monotonic()
+    if "burst" not in only:
+        if "working" in only:
+            round_ = burst.burst_round(client, secret, users.take(work_users), load)
+            results["working"] = round_["working"]
+            timer.done("working", began)
+        return
+    cpu = results["spawn_timeline"]["images"]["ai-lab"]
+    per_start = cpu["cpu_seconds_per_start"] + cpu["hub_cpu_seconds_per_start"]
+    today = []
+    for count in rounds:
+        ride = load if "working" in only and count == work_users else None
+        today.append(burst.with_floor(burst.burst_round(client, secret, users.take(count), ride), per_start, cores))
+        if "working" in today[-1]:
+            results["working"] = today[-1].pop("working")
+            timer.done("working", began)
+        results["concurrency"] = {"image": "ai-lab", "setting": "today", "rounds": today, "skipped": []}
+        results["concurrency"]["cpu_seconds_per_start"] = per_start
+        timer.save()
+    if "working" in only and work_users not in rounds:
+        results["working"] = burst.burst_round(client, secret, users.take(work_users), load)["working"]
+        timer.done("working", began)
+    largest, adopted, tried = today[-1], production_queue(), {}
+    results["start_settings"] = {"users": largest["users"], "today": largest, "rounds": tried, "adopted": None}
+    for setting in sorted(settings, key=lambda s: s != adopted):  # the production example's setting first
+        hub.use(setting)
+        try:
+            round_ = burst.burst_round(client, secret, users.take(largest["users"]))
+        except Exception as exc:  # one broken setting must not cost the others' figures
+            log(f"{setting}: {exc!r}")
+            results.setdefault("start_setting_errors", {})[setting] = repr(exc)[:500]
+            continue
+        tried[setting] = burst.with_floor(round_, per_start, cores)
+        tried[setting]["verdict"] = burst.verdict(largest, tried[setting])
+        results["start_settings"]["adopted"] = adopted if adopted in tried else None
+        results["start_settings"]["met"] = [name for name, r in tried.items() if r["verdict"]["met"]]
+        timer.save()
+    hub.use("today")
+    log(f"start settings meeting every target: {results['start_settings'].get('met') or 'none'}")
+    timer.done("burst", began)
 
 
 if __name__ == "__main__":

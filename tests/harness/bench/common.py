@@ -27,10 +27,14 @@ BARE_TAG = f"{PREFIX}-bare:{HUB_VERSION}"
 NAIVE_TAG = f"{PREFIX}-naive:{HUB_VERSION}"
 PYTHON_IMAGE = "python:3.11-slim-bookworm"
 
-BUDGET = 20 * 60  # seconds for the whole run on 2 cores, the test suite included
-RESERVE = 90  # seconds kept for cleanup and writing the results
 SPAWNS = 6  # timed spawns per image, after a first one that creates the user's volume
-ROUNDS = (10, 20, 40)  # users spawning at once
+ROUNDS = (10, 20, 40)  # users spawning at once, with the example's settings
+# Tried on the largest round, for a machine with n cores; the production example's queue is among them.
+START_SETTINGS = ("queue-{n}", "queue-{2n}", "spawn-limit-{2n}", "executor-4")
+START_SETTING_VARIABLE = "BENCH_START_SETTING"  # the hub's environment; see stack.py
+WORKING_USERS = 20  # users each running a CPU-bound cell while the hub is asked for pages
+WORKING_CELL_SECONDS = 30
+PROBE_RATE = 5  # requests a second to the hub's login page and API
 SITE_REPEATS = 3
 MB = 1e6
 MIB = 2**20

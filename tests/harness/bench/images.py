@@ -50,7 +50,7 @@ def image_overhead(client: docker.DockerClient, base_ref: str) -> tuple[dict, st
     recipe = examples.build(client, "minimal", "Dockerfile.ai-lab")
     code, check = in_image(client, recipe.id, '"$JUPYTER_VENV/bin/pip" check')
     _, sqlalchemy = in_image(client, recipe.id, '"$JUPYTER_VENV/bin/pip" show sqlalchemy | sed -n "s/^Version: //p"')
-    _, jupyterlab = in_image(client, recipe.id, '"$JUPYTER_VENV/bin/pip" show jupyterlab | sed -n "s/^Version: //p"')
+    jupyterlab = pip_version(client, recipe.id, "jupyterlab")
     result = {
         "base": {"ref": base_ref, "mb": round(base.attrs["Size"] / MB, 1)},
         "recipe": {
@@ -88,7 +88,18 @@ def image_overhead(client: docker.DockerClient, base_ref: str) -> tuple[dict, st
     log(f"naive install adds {result['naive']['mb']} MB; pip check: {result['naive']['pip_check_first_line']}")
     result["wheel_floor"] = wheel_floor()
     log(f"jupyterhub wheel unpacked: {result['wheel_floor']['mb']} MB")
-    return result, jupyterlab.strip()
+    return result, jupyterlab
+
+
+def pip_version(client: docker.DockerClient, image: str, package: str) -> str:
+    """The version of a package in the AI Lab's environment of an image."""
+    _, version = in_image(client, image, f'"$JUPYTER_VENV/bin/pip" show {package} | sed -n "s/^Version: //p"')
+    return version.strip()
+
+
+def recipe_jupyterlab(client: docker.DockerClient) -> str:
+    """JupyterLab's version in the recipe's image, for the bare image, when the image overhead is not measured."""
+    return pip_version(client, examples.build(client, "minimal", "Dockerfile.ai-lab").id, "jupyterlab")
 
 
 def wheel_floor() -> dict:

@@ -15,6 +15,22 @@ from .common import PREFIX, log, spread, timed
 # --- 4. The project's own loop: the site build ----------------------------------
 
 
+def minimal_start(doctrees: pathlib.Path) -> str:
+    """The minimal-start block as a build parsed it, not from docs/_build, which the tests may be rewriting."""
+    found = [b.text for b in snippets.collect(doctrees) if b.page == minimal_example.PAGE and b.name == "minimal-start"]
+    assert len(found) == 1, f"{minimal_example.PAGE} must have one block named minimal-start"
+    return found[0]
+
+
+def start_block_alone() -> str:
+    """Build the site once (no timing) for the minimal-start block, when the site build is not measured."""
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-site-") as tmp:
+        command = [sys.executable, "-m", "sphinx", "-c", ".", "-d", f"{tmp}/doctrees", "docs", f"{tmp}/html", "-q"]
+        command += ["-D", "nb_execution_mode=off"]  # the blocks are all it needs; the plots may await this run
+        timed(command, paths.ROOT)
+        return minimal_start(pathlib.Path(tmp) / "doctrees")
+
+
 def site_build(repeats: int) -> tuple[dict, str]:
     """Cold and warm sphinx-build of the site into temp dirs; also return the minimal-start block."""
     cold, warm, start_block = [], [], ""
@@ -25,15 +41,7 @@ def site_build(repeats: int) -> tuple[dict, str]:
             cold.append(timed(command, paths.ROOT))
             warm.append(timed(command, paths.ROOT))
             log(f"site build {run + 1}/{repeats}: cold {cold[-1]:.1f} s, warm {warm[-1]:.1f} s")
-            if not start_block:
-                # The block as this build parsed it, not from docs/_build, which the tests may be rewriting.
-                found = [
-                    b.text
-                    for b in snippets.collect(pathlib.Path(tmp) / "doctrees")
-                    if b.page == minimal_example.PAGE and b.name == "minimal-start"
-                ]
-                assert len(found) == 1, f"{minimal_example.PAGE} must have one block named minimal-start"
-                start_block = found[0]
+            start_block = start_block or minimal_start(pathlib.Path(tmp) / "doctrees")
     result = {
         "command": "sphinx-build -c . -d <tmp>/doctrees docs <tmp>/html -b html -W --keep-going -n -q",
         "cold_seconds": [round(s, 3) for s in cold],
