@@ -20,7 +20,8 @@ import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
-from harness import blocks, hub, kernel, probes, production, reboot, report
+from dockerspawner import DockerSpawner
+from harness import blocks, hub, kernel, paths, probes, production, reboot, report
 
 PAGE = "isolation.md"
 MEM_LIMIT = "1G"  # the idle server fits; a kernel that allocates without end does not
@@ -187,6 +188,18 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
 
 
 @pytest.mark.step(6)
+def test_both_examples_name_containers_and_volumes_by_the_escaped_name():
+    """The table's rule is the installed DockerSpawner's, and both examples' templates use the escaped name."""
+    for example in ("minimal", "production"):
+        config = (paths.EXAMPLES / example / "jupyterhub_config.py").read_text()
+        templates = re.findall(r"DockerSpawner\.(?:name_template|volumes) = (.+)", config)
+        assert len(templates) == 2 and all("{username}" in line for line in templates), (example, templates)
+        assert "{raw_username}" not in config and "DockerSpawner.escape" not in config, example
+    for _, account, suffix in accepted_names():
+        assert DockerSpawner._escape(account) == suffix, f"DockerSpawner escapes {account!r} otherwise"
+
+
+@pytest.mark.step(7)
 def test_a_name_that_differs_only_in_case_or_has_a_space_is_refused(stack, alice):
     taken = production.person(stack, ALICE.upper()).sign_up(PASSWORD)
     blocks.assert_in_output(block("isolation-name-taken"), taken, exact=True)
@@ -194,7 +207,7 @@ def test_a_name_that_differs_only_in_case_or_has_a_space_is_refused(stack, alice
     blocks.assert_in_output(block("isolation-name-refused"), refused, exact=True)
 
 
-@pytest.mark.step(7)
+@pytest.mark.step(8)
 def test_a_kernel_out_of_memory_restarts_and_the_server_and_bob_carry_on(stack, alice, bob, docker_client):
     before = {name: container(docker_client, name).id for name in (ALICE, BOB)}
     began = int(time.time()) - 1
@@ -218,7 +231,7 @@ def test_a_kernel_out_of_memory_restarts_and_the_server_and_bob_carry_on(stack, 
     assert alice.model()["servers"][""]["ready"], "the hub no longer lists Alice's server as running"
 
 
-@pytest.mark.step(8)
+@pytest.mark.step(9)
 def test_after_an_engine_restart_the_hub_returns_and_users_start_again(stack, alice, bob, docker_client):
     """The Docker engine stops and starts, as in a reboot of the host; harness/reboot.py restores it either way."""
     url, verify = stack["url"], stack["verify"]
