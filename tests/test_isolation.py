@@ -159,16 +159,13 @@ def as_account(stack: dict, typed: str, account: str) -> hub.User:
 @pytest.mark.step(5)
 def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alice, docker_client):
     names = accepted_names()
-    t0 = time.monotonic()
     for typed, _, _ in names:
         assert production.person(stack, typed).sign_up(PASSWORD) == "Your information has been sent to the admin."
     for _, account, _ in names:
         response = admin.session.get(f"{stack['url']}/hub/authorize/{quote(account)}", timeout=30)
         assert response.status_code == 200, f"approving {account!r}: HTTP {response.status_code}"
-    print("signed up and approved", time.monotonic() - t0)
     users = [as_account(stack, typed, account) for typed, account, _ in names]
     began = time.monotonic()
-    print("logged in", began - t0)
     for user in users:  # all at once, as a team arriving in the morning
         user.api("POST", f"/users/{user.name}/server")
     for user in users:
@@ -180,7 +177,6 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
         mounts = [m["Name"] for m in container(docker_client, suffix).attrs["Mounts"]]
         assert mounts == [f"{PREFIX}notebooks-{suffix}"], f"{typed!r}: {mounts}"
     assert len({suffix for _, _, suffix in names} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
-    print("started and checked", time.monotonic() - t0)
     for user in users:
         user.api("DELETE", f"/users/{user.name}/server")
     for user in users:
