@@ -49,15 +49,41 @@ def execute_request(code: str, username: str) -> dict:
     }
 
 
-def execute(user, kernel: str, code: str, timeout: float) -> str:
-    """Send the code to a running kernel and collect its stream output until the reply."""
+def channels(user, kernel: str, timeout: float) -> websocket.WebSocket:
+    """The kernel's channels websocket, opened through the proxy with the user's cookies."""
     parsed = urlparse(user.url)
     scheme = "wss" if parsed.scheme == "https" else "ws"
     ws_url = f"{scheme}://{parsed.netloc}/user/{user.name}/api/kernels/{kernel}/channels"
     cookie = "; ".join(f"{c.name}={c.value}" for c in user.session.cookies)
     verify = user.session.verify
     sslopt = {"ca_certs": verify} if isinstance(verify, str) else {}
-    socket = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=user.url, sslopt=sslopt)
+    return websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=user.url, sslopt=sslopt)
+
+
+def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[dict]:
+    """Send code that kills its kernel (out of memory, say); return the messages up to the kernel's restart.
+
+    The server announces a kernel that died with the status `restarting` on
+    the channels (`dead` if it gives up); JupyterLab shows that status.
+    """
+    socket = channels(user, kernel, timeout)
+    socket.send(json.dumps(execute_request(code, user.name)))
+    seen = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            message = json.loads(socket.recv())
+            seen.append(message)
+            if message["msg_type"] == "status" and message["content"]["execution_state"] in ("restarting", "dead"):
+                return seen
+    finally:
+        socket.close()
+    raise KernelError(f"{user.name}'s kernel did not die within {timeout:.0f} s.")
+
+
+def execute(user, kernel: str, code: str, timeout: float) -> str:
+    """Send the code to a running kernel and collect its stream output until the reply."""
+    socket = channels(user, kernel, timeout)
     request = execute_request(code, user.name)
     msg_id = request["header"]["msg_id"]
     socket.send(json.dumps(request))

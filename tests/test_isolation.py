@@ -1,0 +1,248 @@
+"""Isolation and faults on the production example: what a user's code can reach, and faults the hub survives.
+
+One copy of the production example, started with the page's own set-up and a
+small memory limit (USER_MEM_LIMIT, the page's own knob) so that a kernel runs
+out of memory quickly. Alice and Bob sign up and are approved. Code in
+Alice's kernel, run as she would run it, tries to reach Bob's server, the
+hub's API with her own token, and the Docker engine. Odd user names sign up
+and start servers. Alice's kernel runs out of memory. Last, the Docker engine
+is stopped and started again, as a reboot of the host does.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from urllib.parse import quote
+
+import docker.errors
+import pytest
+import requests
+from ailab_guide import versions
+from dockerspawner import DockerSpawner
+from harness import blocks, hub, kernel, paths, probes, production, reboot, report
+
+PAGE = "isolation.md"
+MEM_LIMIT = "1G"  # the idle server fits; a kernel that allocates without end does not
+PASSWORD = "a-long-test-passphrase-for-isolation"
+NOTEBOOK = "kept-through-faults.txt"
+ALICE, BOB = "alice", "bob"
+PREFIX = production.SCENARIO.prefix
+LONG_NAME = "ann.marie-" * 6  # 60 characters, a dot and a dash in every tenth
+OWN_PORT = 8050
+
+
+def block(name: str):
+    return blocks.named(PAGE, name)
+
+
+def name_table() -> list[tuple[str, str, str]]:
+    """The page's table of names: typed at sign-up, the account, what containers and volumes end in."""
+    rows = [line.split() for line in block("isolation-names").text.strip().splitlines()[1:]]
+    assert rows and all(len(row) == 3 for row in rows), "isolation-names: three columns per line"
+    return [tuple(row) for row in rows]
+
+
+def escaped(name: str) -> str:
+    """The page's rule: a-z and 0-9 stay, every other character becomes `-` and the hex of its UTF-8 bytes."""
+    keep = string.ascii_lowercase + string.digits
+    return "".join(c if c in keep else "".join(f"-{byte:02x}" for byte in c.encode()) for c in name)
+
+
+def accepted_names() -> list[tuple[str, str, str]]:
+    """The table's names, and the long name, which the page describes rather than shows."""
+    return [*name_table(), (LONG_NAME, LONG_NAME, escaped(LONG_NAME))]
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, base_images, tmp_path_factory):
+    names = (ALICE, BOB, *(suffix for _, _, suffix in accepted_names()))
+    scratch = tmp_path_factory.mktemp("isolation")
+    with production.running(docker_client, scratch, names, env={"USER_MEM_LIMIT": MEM_LIMIT}) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    return production.signed_up_admin(stack, PASSWORD + "-admin")
+
+
+@pytest.fixture(scope="module")
+def alice(stack, admin):
+    alice = production.approved_user(stack, admin, ALICE, PASSWORD)
+    alice.start()
+    alice.run_code(f"open({NOTEBOOK!r}, 'w').write('my work')")
+    return alice
+
+
+@pytest.fixture(scope="module")
+def bob(stack, admin):
+    bob = production.approved_user(stack, admin, BOB, PASSWORD)
+    bob.start()
+    return bob
+
+
+def container(client, name: str):
+    return production.user_container(client, name)
+
+
+def notebook_is_there(user: hub.User) -> None:
+    response = user.server("GET", f"/contents/{NOTEBOOK}?content=1")
+    assert response.status_code == 200, f"{NOTEBOOK} is gone: HTTP {response.status_code}"
+    assert response.json()["content"] == "my work"
+
+
+def answer(found: dict) -> str:
+    """How the page quotes one HTTP answer: status, reason, and where a redirect points (without its query)."""
+    if "error" in found:
+        return found["error"]
+    where = f" -> {found['location'].split('?', 1)[0]}" if found.get("location") else ""
+    return f"{found['status']} {found['reason']}{where}"
+
+
+@pytest.mark.step(1)
+def test_alices_code_gets_no_file_from_bobs_server_on_the_network(alice, bob, docker_client):
+    found = probes.parse(alice.run_code(probes.reach_other_server(f"{PREFIX}{BOB}", BOB)))
+    quoted = "\n".join(f"{request}: {answer(found[request])}" for request in ("no token", "own token", "page"))
+    blocks.assert_in_output(block("isolation-other-server"), quoted, exact=True)
+    assert found["no token"]["body"] == found["own token"]["body"] == '{"message": "Forbidden", "reason": null}'
+    mounts = [mount["Name"] for mount in container(docker_client, ALICE).attrs["Mounts"]]
+    assert mounts == [f"{PREFIX}notebooks-{ALICE}"], f"{ALICE}'s container mounts {mounts}"
+
+
+@pytest.mark.step(2)
+def test_a_port_a_user_opens_herself_is_open_to_the_network(alice, bob):
+    """What the network does not isolate: Bob reads a web server Alice starts in her container."""
+    assert alice.run_code(probes.serve_own_files(OWN_PORT)).strip() == "serving"
+    found = probes.parse(bob.run_code(probes.fetch(f"{PREFIX}{ALICE}", OWN_PORT)))
+    assert found.get("status") == 200, f"Bob got {found} from Alice's own web server"
+    assert NOTEBOOK in found["body"], "Bob did not see the list of Alice's files"
+
+
+@pytest.mark.step(3)
+def test_alices_token_reads_her_own_model_and_nothing_of_bob(alice, bob):
+    found = probes.parse(alice.run_code(probes.use_own_token(ALICE, BOB)))
+    scopes = "\n".join(sorted(found["own model"]["scopes"]))
+    blocks.assert_in_output(block("isolation-token-scopes"), scopes, exact=True)
+    assert found["own model"]["name"] == ALICE
+    calls = [name for name in found if name.startswith(("GET /user", "POST", "DELETE"))]
+    quoted = "\n".join(f"{name} {found[name]['status']}" for name in calls if "without" not in name)
+    blocks.assert_in_output(block("isolation-token-calls"), quoted, exact=True)
+    assert found["GET /users without a token"]["status"] == 403
+    assert found["GET / without a token"]["status"] == 200
+    version = versions.pins("production")["JUPYTERHUB_VERSION"]
+    assert found["GET / without a token"]["body"] == f'{{"version": "{version}"}}', "the hub API told more"
+
+
+@pytest.mark.step(4)
+def test_alices_code_reaches_no_docker_engine_and_no_hub_secret(alice, docker_client):
+    found = probes.parse(alice.run_code(probes.reach_the_engine_and_the_hub()))
+    assert found["docker.sock"] is False, "a Docker socket is in the user's container"
+    assert found["2375"] == found["2376"] == "ConnectionRefusedError", f"the engine's TCP ports at {found['gateway']}"
+    assert found["proxy api"] == "ConnectionRefusedError", "the proxy's API answers on the user network"
+    assert found["hub api"] == "open"
+    assert found["hub data"] is False, "the hub's data folder is in the user's container"
+    hub_mounts = [m.get("Name") for m in production.hub_container(docker_client).attrs["Mounts"]]
+    assert f"{production.PROJECT}_hub-data" in hub_mounts  # the hub's database and cookie secret: the hub's only
+
+
+def as_account(stack: dict, typed: str, account: str) -> hub.User:
+    """Log in with the name as typed; then address the account as the hub does, by its URL-escaped name."""
+    user = production.person(stack, typed)
+    user.login(PASSWORD)
+    user.name = quote(account, safe="@~")  # JupyterHub's url_escape_path: /user/o%27brien/
+    assert user.model()["name"] == account, f"{typed!r} logged in as another account"
+    return user
+
+
+@pytest.mark.step(5)
+def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alice, docker_client):
+    names = accepted_names()
+    for typed, _, _ in names:
+        assert production.person(stack, typed).sign_up(PASSWORD) == "Your information has been sent to the admin."
+    for _, account, _ in names:
+        response = admin.session.get(f"{stack['url']}/hub/authorize/{quote(account)}", timeout=30)
+        assert response.status_code == 200, f"approving {account!r}: HTTP {response.status_code}"
+    users = [as_account(stack, typed, account) for typed, account, _ in names]
+    began = time.monotonic()
+    for user in users:  # all at once, as a team arriving in the morning
+        user.api("POST", f"/users/{user.name}/server")
+    for user in users:
+        user.start()
+    report.timing(f"isolation: {len(users)} servers with odd names started together", time.monotonic() - began)
+    for user, (typed, account, suffix) in zip(users, names, strict=True):
+        assert user.model()["servers"][""]["url"] == f"/user/{user.name}/"
+        assert user.server("GET", "/status").status_code == 200, f"{account!r}'s server does not answer"
+        mounts = [m["Name"] for m in container(docker_client, suffix).attrs["Mounts"]]
+        assert mounts == [f"{PREFIX}notebooks-{suffix}"], f"{typed!r}: {mounts}"
+    assert len({suffix for _, _, suffix in names} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
+    for user in users:
+        user.api("DELETE", f"/users/{user.name}/server")
+    for user in users:
+        user.wait_until_stopped(120, every=0.5)
+
+
+@pytest.mark.step(6)
+def test_both_examples_name_containers_and_volumes_by_the_escaped_name():
+    """The table's rule is the installed DockerSpawner's, and both examples' templates use the escaped name."""
+    for example in ("minimal", "production"):
+        config = (paths.EXAMPLES / example / "jupyterhub_config.py").read_text()
+        templates = re.findall(r"DockerSpawner\.(?:name_template|volumes) = (.+)", config)
+        assert len(templates) == 2 and all("{username}" in line for line in templates), (example, templates)
+        assert "{raw_username}" not in config and "DockerSpawner.escape" not in config, example
+    for _, account, suffix in accepted_names():
+        assert DockerSpawner._escape(account) == suffix, f"DockerSpawner escapes {account!r} otherwise"
+
+
+@pytest.mark.step(7)
+def test_a_name_that_differs_only_in_case_or_has_a_space_is_refused(stack, alice):
+    taken = production.person(stack, ALICE.upper()).sign_up(PASSWORD)
+    blocks.assert_in_output(block("isolation-name-taken"), taken, exact=True)
+    refused = production.person(stack, "anna lee").sign_up(PASSWORD)
+    blocks.assert_in_output(block("isolation-name-refused"), refused, exact=True)
+
+
+@pytest.mark.step(8)
+def test_a_kernel_out_of_memory_restarts_and_the_server_and_bob_carry_on(stack, alice, bob, docker_client):
+    before = {name: container(docker_client, name).id for name in (ALICE, BOB)}
+    began = int(time.time()) - 1
+    kernel_id = alice.server("POST", "/kernels", json={"name": "python3"}).json()["id"]
+    hungry = "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**26)\n"  # 64 MiB more each round
+    messages = kernel.execute_until_restart(alice, kernel_id, hungry, timeout=120)
+    state = messages[-1]["content"]["execution_state"]
+    blocks.assert_in_output(block("isolation-oom-status"), f'"execution_state": "{state}"', exact=True)
+    # The same kernel runs again, without the variables of the one that died.
+    assert kernel.execute(alice, kernel_id, "print('chunks' in dir())", 60).strip() == "False"
+    alice.server("DELETE", f"/kernels/{kernel_id}")
+    assert {name: container(docker_client, name).id for name in before} == before, "a container was replaced"
+    assert container(docker_client, ALICE).attrs["State"]["Running"]
+    notebook_is_there(alice)
+    assert bob.run_code("print(6 * 7)").strip() == "42"
+    server_log = container(docker_client, ALICE).logs(since=began).decode()
+    blocks.assert_in_output(block("isolation-oom-log"), server_log)
+    hub_log = production.hub_container(docker_client).logs(since=began).decode()
+    alarming = [line for line in hub_log.splitlines() if re.match(r"\[[EC] ", line) or "Traceback" in line]
+    assert not alarming, f"the hub logged errors when a kernel ran out of memory: {alarming}"
+    assert alice.model()["servers"][""]["ready"], "the hub no longer lists Alice's server as running"
+
+
+@pytest.mark.step(9)
+def test_after_an_engine_restart_the_hub_returns_and_users_start_again(stack, alice, bob, docker_client):
+    """The Docker engine stops and starts, as in a reboot of the host; harness/reboot.py restores it either way."""
+    url, verify = stack["url"], stack["verify"]
+    began = time.monotonic()
+    with reboot.engine_stopped():
+        with pytest.raises(requests.ConnectionError):  # the hub's address refuses connections
+            requests.get(f"{url}/hub/login", timeout=10, verify=verify)
+    hub.wait_until_up(url, verify=verify, timeout=180)
+    report.timing("isolation: engine stopped and started, hub back (restart: unless-stopped)", time.monotonic() - began)
+    for user in (alice, bob):
+        model = user.model()  # the login from before the restart still counts
+        assert model["servers"] == {}, f"the hub still lists {user.name}'s server: {model['servers']}"
+    for name in (ALICE, BOB):  # remove = True: the engine removed the stopped containers when it started
+        with pytest.raises(docker.errors.NotFound):
+            container(docker_client, name)
+    production.person(stack, BOB).login(PASSWORD)
+    alice.start()
+    notebook_is_there(alice)
