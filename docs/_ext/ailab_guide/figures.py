@@ -81,6 +81,9 @@ def burst(results: dict) -> dict[str, str]:
     found = {
         "bench_burst_users": str(today["users"]),
         "bench_timeline_starts": str(len(results["spawn_timeline"]["images"]["ai-lab"]["starts"])),
+        "bench_timeline_ready_s": _number(
+            results["spawn_timeline"]["images"]["ai-lab"]["median_start"]["seconds_from_request"]["hub_ready"], 0
+        ),
         "bench_burst_setting": settings["adopted"],
         "bench_burst_cpu_per_start_s": _number(per_start),
         "bench_burst_floor_s": _number(today["cpu_floor_seconds"], 0),
