@@ -37,3 +37,20 @@ def test_a_failure_in_the_background_fails_the_test_that_awaits_it() -> None:
 
 def test_work_nobody_started_is_done_by_the_test_itself() -> None:
     assert background.result(lambda: threading.current_thread() is threading.main_thread())
+
+
+def test_settle_waits_for_started_work_and_keeps_its_result() -> None:
+    release = threading.Event()
+
+    def work() -> str:
+        release.wait(5)
+        return "done"
+
+    @background.runs(work)
+    def a_test() -> None: ...
+
+    background.start([a_test])
+    threading.Timer(0.2, release.set).start()
+    background.settle(timeout=10)
+    assert release.is_set(), "settle returned before the work could end"
+    assert background.result(work, timeout=0) == "done"

@@ -42,3 +42,11 @@ def result(work: Callable[[], Any], timeout: float = 1800) -> Any:
     """The work's return value (or its exception), waiting for it; done here if nobody started it."""
     future = _started.pop(work, None)
     return work() if future is None else future.result(timeout=timeout)
+
+
+def settle(timeout: float = 1800) -> None:
+    """Wait until every started work has ended (its result stays for its test).
+
+    For a test that disturbs what background work may use: the engine restart stops every container.
+    """
+    concurrent.futures.wait(list(_started.values()), timeout=timeout)

@@ -18,6 +18,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 
+from . import background
 from .wait import wait_until
 
 PROC = pathlib.Path("/proc")
@@ -116,7 +117,11 @@ def start(daemon: Daemon, timeout: float = 120) -> None:
 
 @contextlib.contextmanager
 def engine_stopped() -> Iterator[Daemon]:
-    """Stop the engine for the body of the `with`; start it again afterwards, even if the body fails."""
+    """Stop the engine for the body of the `with`; start it again afterwards, even if the body fails.
+
+    Background checks that use the engine (harness/background.py) end first: a stop would kill their containers.
+    """
+    background.settle()
     daemon = running_daemon()
     try:
         stop(daemon)
