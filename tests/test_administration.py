@@ -97,7 +97,7 @@ def in_browser(stack, admin, ada, tmp_path_factory):
 @pytest.fixture(scope="module")
 def script_env(stack, in_browser):
     """The environment variables the page asks readers to set."""
-    return {"HUB_URL": stack["url"], "HUB_TOKEN": in_browser["token"], "HUB_CA": stack["verify"]}
+    return {"HUB_URL": stack["url"], "HUB_TOKEN": in_browser["token"], "REQUESTS_CA_BUNDLE": stack["verify"]}
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_a_removed_user_can_no_longer_log_in_and_her_volume_goes(stack, docker_c
     run_block("admin-remove-user")
     assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
     docker_client.volumes.get(f"ai-lab-production-notebooks-{GRACE}")  # still there
-    production.run(stack, "admin-remove-volume")
+    shell.run_commands(blocks.named(PAGE, "admin-remove-volume"), stack["folder"], stack["env"])
     with pytest.raises(docker.errors.NotFound):
         docker_client.volumes.get(f"ai-lab-production-notebooks-{GRACE}")
 
@@ -203,11 +203,16 @@ def symptom(name: str):
     return blocks.named(TROUBLE, name)
 
 
+def run_symptom(stack, name: str) -> str:
+    """Run one of the troubleshooting page's command blocks in the running copy's folder."""
+    return shell.run_commands(symptom(name), stack["folder"], stack["env"], timeout=300)
+
+
 @pytest.mark.step(8)
 def test_curl_does_not_trust_a_self_signed_certificate_as_quoted(stack):
     output = shell.run_failing(symptom("trouble-curl"), stack["folder"], stack["env"])
     blocks.assert_in_output(symptom("trouble-curl-untrusted"), output)
-    answer = production.run(stack, "trouble-curl-cacert")
+    answer = run_symptom(stack, "trouble-curl-cacert")
     assert '"version"' in answer, answer
 
 
@@ -234,7 +239,7 @@ def test_a_renewed_certificate_takes_effect_on_restart_and_keeps_logins_and_serv
     )
     renewed = ssl.PEM_cert_to_DER_cert((folder / "renewed" / "tls.crt").read_text())
     assert served_certificate() != renewed
-    run = production.run(stack, "trouble-renew-certificate")
+    run = run_symptom(stack, "trouble-renew-certificate")
     hub.wait_until_up(stack["url"], verify=str(folder / "renewed" / "tls.crt"))
     assert served_certificate() == renewed, f"the hub still serves the old certificate:\n{run}"
     assert ada.model()["servers"][""]["ready"], "the restart logged ada out or lost her server"
@@ -260,7 +265,7 @@ def test_a_server_that_exits_shows_why_in_the_hub_log_only(stack, docker_client,
     with pytest.raises(hub.HubError):
         crashes.start(timeout=120)
     assert time.monotonic() - began < 60, "the hub took the http_timeout to notice"
-    logs = production.run(stack, "trouble-hub-log")
+    logs = run_symptom(stack, "trouble-hub-log")
     blocks.assert_in_output(symptom("trouble-exited"), logs, each_line=True)
     with pytest.raises(docker.errors.NotFound):  # remove = True: the container and its own log are gone
         production.user_container(docker_client, CRASHES)
