@@ -35,7 +35,7 @@ html_css_files = ["guide.css"]
 nitpicky = True
 
 # MyST: ::: fences for directives, {{ substitutions }} for versions read from the examples.
-myst_enable_extensions = ["colon_fence", "deflist", "substitution", "attrs_inline"]
+myst_enable_extensions = ["colon_fence", "deflist", "substitution", "attrs_inline", "attrs_block"]
 myst_heading_anchors = 3
 myst_substitutions = versions.substitutions()
 

@@ -99,9 +99,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def screenshots(session: nox.Session) -> None:
-    """Regenerate the minimal example's screenshots with a real browser."""
+    """Regenerate the screenshots of the minimal example and the administration page with a real browser."""
     install(session)
-    session.run(*PYTEST, "tests/test_minimal_example.py", "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+    modules = ["tests/test_minimal_example.py", "tests/test_administration.py"]
+    session.run(*PYTEST, *modules, "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -16,6 +16,26 @@ import subprocess
 from . import blocks, compose, snippets
 
 
+def spelled_for_this_machine(text: str) -> str:
+    """`docker compose` as this machine spells it, wherever it starts a command.
+
+    That is at a line's start, indented in a loop, after `;`, `&&` or `$(`.
+    """
+    return re.sub(r"(?<![\w./-])docker compose ", compose.compose_command() + " ", text)
+
+
+def _bash(flags: str, text: str, folder: pathlib.Path, env: dict[str, str] | None, timeout: float):
+    return subprocess.run(
+        ["bash", flags, "pipefail", "-c", spelled_for_this_machine(text)],
+        check=False,
+        cwd=folder,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def run_commands(
     commands: snippets.Block | str,
     folder: pathlib.Path,
@@ -24,22 +44,20 @@ def run_commands(
 ) -> str:
     """Run a block's commands with `bash -euo pipefail` in `folder`; fail with their output if a line fails."""
     text = commands.text if isinstance(commands, snippets.Block) else commands
-    # Wherever it starts a command: at a line's start, indented in a loop, after `;`, `&&` or `$(`.
-    script = re.sub(r"(?<![\w./-])docker compose ", compose.compose_command() + " ", text)
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        check=False,
-        cwd=folder,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    result = _bash("-euo", text, folder, env, timeout)
     if result.returncode != 0:
         raise AssertionError(
-            f"The page's commands failed in {folder} (exit {result.returncode}):\n{script}\n"
+            f"The page's commands failed in {folder} (exit {result.returncode}):\n{spelled_for_this_machine(text)}\n"
             f"--- output ---\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     if isinstance(commands, snippets.Block):
         blocks.note(commands, blocks.RAN)
+    return result.stdout + result.stderr
+
+
+def run_failing(block: snippets.Block, folder: pathlib.Path, env: dict[str, str] | None = None) -> str:
+    """Run a block that shows a failing command (a symptom); it must fail. Return its output; note it as run."""
+    result = _bash("-uo", block.text, folder, env, 300)
+    assert result.returncode != 0, f"{block.id} shows a failing command, but it succeeded:\n{result.stdout[-2000:]}"
+    blocks.note(block, blocks.RAN)
     return result.stdout + result.stderr

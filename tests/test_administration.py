@@ -1,0 +1,271 @@
+"""The administration page and the production symptoms of the troubleshooting page, on one production copy.
+
+One copy of the production example starts with its page's set-up. The admin
+and ada sign up; the admin requests an API token on /hub/token in Chromium
+(the page's screenshots), and the Python blocks of the administration page run
+in page order through pytest-examples, which checks every `#>` line they print.
+Then the troubleshooting page's production symptoms are reproduced on the same
+copy: curl and the self-signed certificate, the failed-login lockout, a
+renewed certificate, and a server that exits at once. For that last one the
+copy carries a hook that gives one user, `crashes`, a server command that
+exits; every other user gets the example's configuration unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import ssl
+import time
+
+import docker.errors
+import pytest
+from harness import blocks, browser, hub, page_python, production, shell
+
+PAGE = "administration.md"
+TROUBLE = "troubleshooting.md"
+ADA, GRACE, CRASHES = "ada", "grace", "crashes"
+PASSWORD = "a-long-test-passphrase-for-"
+SCOPES = "admin:users servers"
+
+CRASHING_SERVER = """
+# Test only: one user's server exits at once, as a broken user image's would.
+def exits_at_once(spawner):
+    if spawner.user.name == "crashes":
+        spawner.cmd = ["sh", "-c", "echo 'the server cannot start' >&2; sleep 3; exit 3"]
+
+
+c.Spawner.pre_spawn_hook = exits_at_once
+"""
+
+
+def add_crashing_server(folder):
+    config = folder / "jupyterhub_config.py"
+    config.write_text(config.read_text() + CRASHING_SERVER)
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, base_images, tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("administration")
+    with production.running(docker_client, scratch, (ADA, GRACE, CRASHES), change=add_crashing_server) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    return production.signed_up_admin(stack, PASSWORD + "admin")
+
+
+@pytest.fixture(scope="module")
+def ada(stack, admin):
+    ada = production.approved_user(stack, admin, ADA, PASSWORD + ADA)
+    ada.start()
+    return ada
+
+
+@pytest.fixture(scope="module")
+def in_browser(stack, admin, ada, tmp_path_factory):
+    """The admin in Chromium: requests the page's token on /hub/token, then opens the admin panel.
+
+    Returns the token and the panel's text; takes the page's two screenshots.
+    """
+    shots = browser.screenshot_folder(tmp_path_factory.mktemp("shots"))
+    url = stack["url"]
+    with browser.browser() as instance:
+        context = instance.new_context(ignore_https_errors=True, viewport={"width": 1000, "height": 620})
+        page = context.new_page()
+        page.goto(f"{url}/hub/login?next=/hub/token")
+        page.fill("#username_input", production.admin_name())
+        page.fill("#password_input", PASSWORD + "admin")
+        page.click("#login_submit")
+        page.wait_for_url("**/hub/token")
+        page.fill("#token-note", "admin script")
+        page.select_option("#token-expiration-seconds", label="1 Day")
+        page.fill("#token-scopes", SCOPES)
+        browser.screenshot_around(page, "#request-token-form", shots / "admin-token.png")
+        page.click("#request-token-form button[type=submit]")
+        page.wait_for_selector("#token-result:not(:empty)")
+        token = page.inner_text("#token-result").strip()
+        page.goto(f"{url}/hub/admin")
+        page.wait_for_selector("text=Last Activity")
+        page.wait_for_selector(f"text={ADA}")
+        page.screenshot(path=str(shots / "admin-panel.png"))
+        panel = page.inner_text("body")
+        context.close()
+    return {"token": token, "panel": panel}
+
+
+@pytest.fixture(scope="module")
+def script_env(stack, in_browser):
+    """The environment variables the page asks readers to set."""
+    return {"HUB_URL": stack["url"], "HUB_TOKEN": in_browser["token"], "REQUESTS_CA_BUNDLE": stack["verify"]}
+
+
+@pytest.fixture(scope="module")
+def script(script_env):
+    """The globals the page's blocks share as one script, run after one another."""
+    return {}
+
+
+@pytest.fixture
+def run_block(eval_example, script, script_env, monkeypatch):
+    """Run one of the page's Python blocks by name, as the next part of the one script, with its environment."""
+    for key, value in script_env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(name: str) -> None:
+        script.update(page_python.run(eval_example, blocks.named(PAGE, name), {**script}))
+
+    return run
+
+
+def login_error(stack, name: str, password: str) -> str:
+    return production.person(stack, name).login_error(password)
+
+
+@pytest.mark.step(1)
+def test_the_token_has_only_the_scopes_the_page_asks_for(stack, admin, in_browser):
+    listed = admin.api("GET", f"/users/{production.admin_name()}/tokens").json()["api_tokens"]
+    mine = [token for token in listed if token["note"] == "admin script"]
+    assert len(mine) == 1, listed
+    scopes = set(mine[0]["scopes"])  # as the hub expands them: admin:users includes users, list:users, ...
+    assert set(SCOPES.split()) <= scopes, scopes
+    assert not scopes & {"tokens", "read:tokens", "admin:groups", "groups", "shutdown", "admin:servers"}, scopes
+    headers = {"Authorization": f"token {in_browser['token']}"}
+    for method, path in (
+        ("GET", f"/users/{production.admin_name()}/tokens"),  # other tokens
+        ("POST", "/groups/staff"),  # groups
+        ("POST", "/shutdown"),  # the hub itself
+    ):
+        response = admin.session.request(method, f"{stack['url']}/hub/api{path}", headers=headers, timeout=30)
+        assert response.status_code == 403, f"the token may {method} {path}: HTTP {response.status_code}"
+
+
+@pytest.mark.step(2)
+def test_the_admin_panel_lists_the_users_in_a_browser(stack, ada, in_browser):
+    panel = in_browser["panel"]
+    for text in (production.admin_name(), ADA, "Last Activity", "Stop All", "Add Users", "Edit User"):
+        assert text in panel, f"the admin panel lacks {text!r}:\n{panel[:2000]}"
+    response = ada.session.get(f"{stack['url']}/hub/admin", timeout=30)
+    assert response.status_code == 403, f"{ADA} opened the admin panel: HTTP {response.status_code}"
+
+
+@pytest.mark.step(3)
+def test_the_pages_python_adds_a_user(eval_example, run_block):
+    eval_example.lint_ruff(page_python.as_one_script(PAGE))
+    run_block("admin-api-setup")
+    run_block("admin-create-user")
+
+
+@pytest.mark.step(4)
+def test_a_user_the_api_adds_signs_up_and_waits_for_approval(stack, admin):
+    assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
+    grace = production.person(stack, GRACE)
+    blocks.assert_in_output(
+        blocks.named("production.md", "production-user-signup"), grace.sign_up(PASSWORD + GRACE), exact=True
+    )
+    assert grace.login_error(PASSWORD + GRACE) == f"User {GRACE} has not been authorized by an administrator yet."
+    response = admin.session.get(f"{stack['url']}/hub/authorize/{GRACE}", timeout=30)
+    assert response.status_code == 200
+    grace.login(PASSWORD + GRACE)
+
+
+@pytest.mark.step(5)
+def test_the_pages_python_runs_against_the_hub_as_shown(run_block):
+    for name in ("admin-list-users", "admin-start-stop", "admin-stop-all"):
+        run_block(name)
+
+
+@pytest.mark.step(6)
+def test_a_removed_user_can_no_longer_log_in_and_her_volume_goes(stack, docker_client, run_block):
+    run_block("admin-remove-user")
+    assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
+    docker_client.volumes.get(f"ai-lab-production-notebooks-{GRACE}")  # still there
+    shell.run_commands(blocks.named(PAGE, "admin-remove-volume"), stack["folder"], stack["env"])
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.volumes.get(f"ai-lab-production-notebooks-{GRACE}")
+
+
+@pytest.mark.step(7)
+@pytest.mark.usefixtures("run_block")
+def test_a_changed_output_line_fails_the_check(eval_example):
+    """pytest-examples fails a block whose printed output differs from its `#>` line (the environment is set)."""
+    altered = copy.copy(page_python.example(blocks.named(PAGE, "admin-api-setup")))
+    altered.source = altered.source.replace(f"#> {production.admin_name()}", "#> somebody-else")
+    assert altered.source != page_python.example(blocks.named(PAGE, "admin-api-setup")).source
+    with pytest.raises(pytest.fail.Exception, match="somebody-else"):
+        page_python.check_prints(eval_example, altered, {})
+
+
+# --- The production symptoms of the troubleshooting page ----------------------------------------
+
+
+def symptom(name: str):
+    return blocks.named(TROUBLE, name)
+
+
+def run_symptom(stack, name: str) -> str:
+    """Run one of the troubleshooting page's command blocks in the running copy's folder."""
+    return shell.run_commands(symptom(name), stack["folder"], stack["env"], timeout=300)
+
+
+@pytest.mark.step(8)
+def test_curl_does_not_trust_a_self_signed_certificate_as_quoted(stack):
+    output = shell.run_failing(symptom("trouble-curl"), stack["folder"], stack["env"])
+    blocks.assert_in_output(symptom("trouble-curl-untrusted"), output)
+    answer = run_symptom(stack, "trouble-curl-cacert")
+    assert '"version"' in answer, answer
+
+
+@pytest.mark.step(9)
+def test_five_wrong_passwords_lock_an_account_as_quoted(stack, ada):
+    """The sixth login fails even with the right password; ada's running session is not touched."""
+    locked = production.person(stack, ADA)
+    for _ in range(5):
+        assert locked.login_error("not-her-password") == "Invalid username or password."
+    blocks.assert_in_output(symptom("trouble-locked"), locked.login_error(PASSWORD + ADA), exact=True)
+    assert ada.model()["name"] == ADA
+
+
+@pytest.mark.step(10)
+def test_a_renewed_certificate_takes_effect_on_restart_and_keeps_logins_and_servers(stack, docker_client, ada):
+    ada.start()  # stopped by the page's "stop every server"
+    before = production.user_container(docker_client, ADA).id
+    folder = stack["folder"]
+    (folder / "renewed").mkdir()
+    shell.run_commands(  # the test's stand-in for a renewed certificate from your certificate authority
+        "openssl req -x509 -newkey rsa:3072 -nodes -days 60 -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout renewed/tls.key -out renewed/tls.crt",
+        folder,
+    )
+    renewed = ssl.PEM_cert_to_DER_cert((folder / "renewed" / "tls.crt").read_text())
+    assert served_certificate() != renewed
+    run = run_symptom(stack, "trouble-renew-certificate")
+    hub.wait_until_up(stack["url"], verify=str(folder / "renewed" / "tls.crt"))
+    assert served_certificate() == renewed, f"the hub still serves the old certificate:\n{run}"
+    assert ada.model()["servers"][""]["ready"], "the restart logged ada out or lost her server"
+    assert production.user_container(docker_client, ADA).id == before, "the restart replaced ada's container"
+    assert (folder / "secrets" / "tls.key").stat().st_mode & 0o777 == 0o600, "cp changed the key's permissions"
+    assert ada.run_code("print(6 * 7)").strip() == "42"
+
+
+def served_certificate() -> bytes:
+    return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", production.PORT)))
+
+
+@pytest.mark.step(11)
+def test_a_hub_restart_unlocks_a_locked_account(stack):
+    """NativeAuthenticator counts failed logins in the hub's memory; the restart of step 10 forgot them."""
+    production.person(stack, ADA).login(PASSWORD + ADA)
+
+
+@pytest.mark.step(12)
+def test_a_server_that_exits_shows_why_in_the_hub_log_only(stack, docker_client, admin):
+    crashes = production.approved_user(stack, admin, CRASHES, PASSWORD + CRASHES)
+    began = time.monotonic()
+    with pytest.raises(hub.HubError):
+        crashes.start(timeout=120)
+    assert time.monotonic() - began < 60, "the hub took the http_timeout to notice"
+    logs = run_symptom(stack, "trouble-hub-log")
+    blocks.assert_in_output(symptom("trouble-exited"), logs, each_line=True)
+    with pytest.raises(docker.errors.NotFound):  # remove = True: the container and its own log are gone
+        production.user_container(docker_client, CRASHES)
