@@ -29,12 +29,18 @@ SCOPES = "admin:users servers"
 
 CRASHING_SERVER = """
 # Test only: one user's server exits at once, as a broken user image's would.
+# The example's own hook (the size form's) still runs first.
+example_hook = c.DockerSpawner.get("pre_spawn_hook")
+
+
 def exits_at_once(spawner):
+    if example_hook:
+        example_hook(spawner)
     if spawner.user.name == "crashes":
         spawner.cmd = ["sh", "-c", "echo 'the server cannot start' >&2; sleep 3; exit 3"]
 
 
-c.Spawner.pre_spawn_hook = exits_at_once
+c.DockerSpawner.pre_spawn_hook = exits_at_once
 """
 
 

@@ -211,7 +211,7 @@ def test_page_build_makes_the_image_values_yaml_runs(checked, docker_client, tmp
         examples_folder = downloads.unpacked_example(PAGE, "kubernetes", tmp_path / "download").parent
         shell.run_commands(blocks.named(PAGE, "kubernetes-build"), examples_folder, timeout=1200)
         docker_client.images.get(image)  # the tag values.yaml names exists now
-        blocks.assert_files_in_use(examples_folder / "kubernetes", "kubernetes", ".env")  # the build read it
+        blocks.assert_files_in_use("kubernetes", {".env": (examples_folder / "kubernetes" / ".env").read_text()})
 
         assert checks.images.jupyterhub_version(docker_client, image) == pins["JUPYTERHUB_VERSION"]
         single = k8s.load()["singleuser"]

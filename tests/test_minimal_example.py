@@ -64,7 +64,7 @@ def test_the_users_container_starts_with_the_script_the_pages_show(users, docker
     running = container.exec_run(["cat", "/usr/local/bin/start-ai-lab.sh"])
     assert running.exit_code == 0, running.output
     assert running.output.decode() == (stack["folder"] / "start-ai-lab.sh").read_text()
-    blocks.assert_files_in_use(stack["folder"], "minimal", "start-ai-lab.sh")
+    blocks.assert_files_in_use("minimal", {"start-ai-lab.sh": running.output.decode()})
 
 
 def test_files_survive_a_server_restart(users):

@@ -99,7 +99,8 @@ def stack(docker_client, base_images, tmp_path_factory):
             shell.run_commands(block("swarm-build"), folder, env)
             shell.run_commands(block("swarm-deploy"), folder, env)
             hub.wait_until_up(URL, timeout=180)
-            blocks.assert_files_in_use(folder, "swarm", ".env", "docker-stack.yml")  # the deploy read them
+            used = {name: (folder / name).read_text() for name in (".env", "docker-stack.yml")}
+            blocks.assert_files_in_use("swarm", used)  # the deploy read them
             yield up
         finally:
             try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pathlib
 
 from . import hub, snippets
 
@@ -49,17 +48,17 @@ def including(source: str) -> list[snippets.Block]:
     return found
 
 
-def assert_files_in_use(folder: pathlib.Path, example: str, *names: str) -> None:
-    """The pages show exactly the files of `folder` that a running example was started from; note them as started.
+def assert_files_in_use(example: str, files: dict[str, str]) -> None:
+    """The pages show exactly the files a running example was started from; note them as started.
 
-    `folder` is the example's folder the test started (an unpacked download);
-    `names` are files in it that the start read, such as `.env`.
+    `files` maps a file's name in the example's folder (such as `.env`) to the
+    text the start read.
     """
-    for name in names:
+    for name, text in files.items():
         shown = including(f"examples/{example}/{name}")
         assert shown, f"no page shows examples/{example}/{name}"
         for block in shown:
-            assert_is_running_file(block, (folder / name).read_text())
+            assert_is_running_file(block, text)
 
 
 def current_test() -> str:

@@ -66,13 +66,16 @@ def running_copy(
     env = {"COMPOSE_PROJECT_NAME": project, "HUB_PORT": str(port), "AI_LAB_NETWORK": network, **(env or {})}
     url = f"{scenario.scheme}://127.0.0.1:{port}"
     began = time.monotonic()
+    shipped_env = (folder / ".env").read_text()  # the page's set-up steps may append settings to it
     try:
         if prepare:
             prepare(folder)
         shell.run_commands(blocks.named(scenario.page, scenario.start), folder, env)
         hub.wait_until_up(url, verify=verify)
         if change is None:  # a deliberately broken copy is not what the page shows
-            blocks.assert_files_in_use(folder, scenario.example, ".env")  # compose read it for the start
+            used = (folder / ".env").read_text()
+            assert used.startswith(shipped_env), "the page's set-up changed .env instead of adding to it"
+            blocks.assert_files_in_use(scenario.example, {".env": shipped_env})  # compose read it for the start
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
     finally:
         # Users' containers first: a kept one (remove=False) would hold its volume.
