@@ -141,8 +141,16 @@ class QueuedDockerSpawner(DockerSpawner):
     async def start(self):
         async with self.slots:
             ip, port = await super().start()
-            # The slot is held until the server answers: its start is what needs the CPU.
-            await wait_for_http_server(f"http://{ip}:{port}{self.server.base_url}", timeout=self.http_timeout)
+            # The slot is held until the server answers (its start is what needs the CPU),
+            # or until its container stops: a server that cannot start frees its slot at once.
+            url = f"http://{ip}:{port}{self.server.base_url}"
+            answers = asyncio.ensure_future(wait_for_http_server(url, timeout=self.http_timeout))
+            while not answers.done() and await self.poll() is None:
+                await asyncio.wait([answers], timeout=2)
+            if answers.done():
+                answers.result()  # a server that never answered fails its start here
+            else:
+                answers.cancel()  # its container stopped; the hub notices that by itself
         return ip, port
 
 
