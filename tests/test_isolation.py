@@ -107,7 +107,7 @@ def test_alices_code_gets_no_file_from_bobs_server_on_the_network(alice, bob, do
     quoted = "\n".join(f"{request}: {answer(found[request])}" for request in ("no token", "own token", "page"))
     blocks.assert_in_output(block("isolation-other-server"), quoted, exact=True)
     assert found["no token"]["body"] == found["own token"]["body"] == '{"message": "Forbidden", "reason": null}'
-    mounts = [mount["Name"] for mount in container(docker_client, ALICE).attrs["Mounts"]]
+    mounts = production.private_mounts(container(docker_client, ALICE))
     assert mounts == [f"{PREFIX}notebooks-{ALICE}"], f"{ALICE}'s container mounts {mounts}"
 
 
@@ -174,7 +174,7 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
     for user, (typed, account, suffix) in zip(users, names, strict=True):
         assert user.model()["servers"][""]["url"] == f"/user/{user.name}/"
         assert user.server("GET", "/status").status_code == 200, f"{account!r}'s server does not answer"
-        mounts = [m["Name"] for m in container(docker_client, suffix).attrs["Mounts"]]
+        mounts = production.private_mounts(container(docker_client, suffix))
         assert mounts == [f"{PREFIX}notebooks-{suffix}"], f"{typed!r}: {mounts}"
     assert len({suffix for _, _, suffix in names} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
     for user in users:

@@ -14,8 +14,9 @@ import re
 from collections.abc import Callable, Iterator
 
 import docker
+from ailab_guide import hubconfig
 
-from . import blocks, compose, deployment, hub, report, shell, snippets
+from . import blocks, compose, deployment, hub, paths, report, shell, snippets
 
 PAGE = "production.md"
 SCENARIO = deployment.Scenario(
@@ -117,3 +118,16 @@ def hub_container(client: docker.DockerClient):
 
 def record_start(stack: dict) -> None:
     report.timing("production example: build and start (production-start)", stack["up_seconds"])
+
+
+def shared_volumes() -> set[str]:
+    """The volumes every user's container mounts on purpose (the team folder): named without `{username}`."""
+    config = paths.EXAMPLES / "production" / "jupyterhub_config.py"
+    loaded = hubconfig.load(config, hubconfig.compose_environment("production"))
+    return {name for name in loaded["DockerSpawner"]["volumes"] if "{username}" not in name}
+
+
+def private_mounts(container) -> list[str]:
+    """The names of the volumes a user's container mounts, the shared team folder left out."""
+    shared = shared_volumes()
+    return [mount["Name"] for mount in container.attrs["Mounts"] if mount.get("Name") not in shared]
