@@ -9,6 +9,7 @@ example's fixed names (`ai-lab-production-*`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import re
 from collections.abc import Callable, Iterator
@@ -120,11 +121,12 @@ def record_start(stack: dict) -> None:
     report.timing("production example: build and start (production-start)", stack["up_seconds"])
 
 
-def shared_volumes() -> set[str]:
+@functools.cache
+def shared_volumes() -> frozenset[str]:
     """The volumes every user's container mounts on purpose (the team folder): named without `{username}`."""
     config = paths.EXAMPLES / "production" / "jupyterhub_config.py"
     loaded = hubconfig.load(config, hubconfig.compose_environment("production"))
-    return {name for name in loaded["DockerSpawner"]["volumes"] if "{username}" not in name}
+    return frozenset(name for name in loaded["DockerSpawner"]["volumes"] if "{username}" not in name)
 
 
 def private_mounts(container) -> list[str]:
