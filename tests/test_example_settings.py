@@ -210,12 +210,13 @@ def test_the_hub_keeps_its_database_and_cookie_secret_on_hub_data(example: str) 
 def test_compose_declares_only_the_hubs_volume(example: str) -> None:
     """The users' volumes are not compose's: the hub's DockerSpawner creates them at a user's first start.
 
-    Besides the hub's, compose may declare volumes all users share (the production example's team folder).
+    Besides the hub's, compose declares exactly the volumes the hub mounts for all users alike
+    (named without {username}: the production example's team folder), and nothing else.
     """
-    declared = compose_file(example)["volumes"]
-    assert declared["hub-data"] is None
-    names = [(spec or {}).get("name", key) for key, spec in declared.items()]
-    assert not [name for name in names if "notebooks" in name], names
+    declared = dict(compose_file(example)["volumes"])
+    assert declared.pop("hub-data") is None
+    shared = {name for name in config(example).DockerSpawner.volumes if "{username}" not in name}
+    assert {(spec or {}).get("name", key) for key, spec in declared.items()} == shared
 
 
 @pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
