@@ -82,12 +82,18 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
 
 
 def execute(user, kernel: str, code: str, timeout: float) -> str:
-    """Send the code to a running kernel and collect its stream output until the reply."""
+    """Send the code to a running kernel and collect its stream output until the reply and the idle status.
+
+    The reply comes on the shell channel and the output on iopub; the channels
+    websocket may deliver the reply first. The kernel's `idle` status for this
+    request comes after all of its output, so both are awaited.
+    """
     socket = channels(user, kernel, timeout)
     request = execute_request(code, user.name)
     msg_id = request["header"]["msg_id"]
     socket.send(json.dumps(request))
     output, errors = [], []
+    reply, idle = None, False
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -99,9 +105,13 @@ def execute(user, kernel: str, code: str, timeout: float) -> str:
                 output.append(content["text"])
             elif kind == "error":
                 errors.append(f"{content['ename']}: {content['evalue']}")
+            elif kind == "status":
+                idle = content["execution_state"] == "idle"
             elif kind == "execute_reply":
-                if content["status"] != "ok":
-                    raise KernelError(f"Code failed in {user.name}'s kernel: {' '.join(errors) or content}")
+                reply = content
+            if reply is not None and idle:
+                if reply["status"] != "ok":
+                    raise KernelError(f"Code failed in {user.name}'s kernel: {' '.join(errors) or reply}")
                 return "".join(output)
     finally:
         socket.close()
