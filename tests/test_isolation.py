@@ -177,6 +177,7 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
         mounts = production.private_mounts(container(docker_client, suffix))
         assert mounts == [f"{PREFIX}notebooks-{suffix}"], f"{typed!r}: {mounts}"
     assert len({suffix for _, _, suffix in names} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
+    blocks.note(block("isolation-names"), blocks.REPRODUCED)  # every row: this account, this container and volume
     for user in users:
         user.api("DELETE", f"/users/{user.name}/server")
     for user in users:
