@@ -7,6 +7,7 @@ docker-compose.yml sets; everything else is fixed here with the reason for it.
 import asyncio
 import os
 import sys
+import time
 
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import wait_for_http_server
@@ -143,14 +144,16 @@ class QueuedDockerSpawner(DockerSpawner):
             ip, port = await super().start()
             # The slot is held until the server answers (its start is what needs the CPU),
             # or until its container stops: a server that cannot start frees its slot at once.
+            # It is asked a few times a second, so the next start begins soon after it answers.
             url = f"http://{ip}:{port}{self.server.base_url}"
-            answers = asyncio.ensure_future(wait_for_http_server(url, timeout=self.http_timeout))
-            while not answers.done() and await self.poll() is None:
-                await asyncio.wait([answers], timeout=2)
-            if answers.done():
-                answers.result()  # a server that never answered fails its start here
-            else:
-                answers.cancel()  # its container stopped; the hub notices that by itself
+            deadline = time.monotonic() + self.http_timeout
+            while await self.poll() is None:
+                try:
+                    await wait_for_http_server(url, timeout=1)
+                    break
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        raise
         return ip, port
 
 

@@ -307,6 +307,17 @@ def run(client: docker.DockerClient, results: dict, only: set[str], quick: bool,
         many_users(client, hub, secret, results, only=only, plan=plan, timer=timer)
 
 
+def adopted_below_largest(hub: BenchHub, queued: dict, counts, round_of, timer) -> None:
+    """The production example's setting at today's smaller sizes, so each size has both side by side.
+
+    Its round at the largest size is the one the start settings compare.
+    """
+    hub.use(queued["setting"])
+    for count in counts:
+        queued["rounds"].append(round_of(count))
+        timer.save()
+
+
 def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[str], plan: dict, timer) -> None:
     """Bursts with today's setting (the working load rides on the round of its size), then other settings."""
     users = burst.Users()
@@ -340,6 +351,9 @@ def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[s
         timer.done("working", began)
     largest, adopted, tried = today[-1], production_queue(), {}
     results["start_settings"] = {"users": largest["users"], "today": largest, "rounds": tried, "adopted": None}
+    queued = results["concurrency"]["adopted"] = {"setting": adopted, "rounds": []}
+    floored = lambda count: burst.with_floor(burst.burst_round(client, secret, users.take(count)), per_start, cores)  # noqa: E731
+    adopted_below_largest(hub, queued, rounds[:-1], floored, timer)
     for setting in sorted(settings, key=lambda s: s != adopted):  # the production example's setting first
         hub.use(setting)
         try:
@@ -350,6 +364,8 @@ def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[s
             continue
         tried[setting] = burst.with_floor(round_, per_start, cores)
         tried[setting]["verdict"] = burst.verdict(largest, tried[setting])
+        if setting == adopted:
+            queued["rounds"].append(tried[setting])
         results["start_settings"]["adopted"] = adopted if adopted in tried else None
         results["start_settings"]["met"] = [name for name, r in tried.items() if r["verdict"]["met"]]
         timer.save()

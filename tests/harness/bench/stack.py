@@ -52,6 +52,7 @@ c.Spawner.pre_spawn_hook = bench_bare_image
 # How the hub starts many servers at once: BENCH_START_SETTING, chosen per round
 # by restarting the hub (see burst.py). "today" leaves the example as it is.
 import asyncio  # noqa: E402
+import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from dockerspawner import DockerSpawner  # noqa: E402
