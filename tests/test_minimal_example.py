@@ -12,18 +12,19 @@ import contextlib
 
 import pytest
 from ailab_guide import versions
-from harness import blocks, browser, hub, minimal_example, paths, report, shell, wait
+from harness import blocks, browser, compose, hub, minimal_example, paths, report, shell, wait
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
 USERS = ("alice", "bob")
+PROJECT = "ailabguidetest"
 AI_LAB_PACKAGES = "import exasol.nb_connector, pyexasol, sqlalchemy_exasol"
 
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
     """The example folder copied as a user would, brought up with the page's commands."""
-    with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), "ailabguidetest", USERS) as up:
+    with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), PROJECT, USERS) as up:
         report.timing("minimal example: build and start (minimal-start)", up["up_seconds"])
         yield up
 
@@ -111,6 +112,13 @@ def test_the_image_size_commands_list_both_images(stack):
     """The custom image page's `docker image ls` lines list the base image and the users' image."""
     output = shell.run_commands(blocks.named("custom-image.md", "image-sizes"), stack["folder"], stack["env"])
     assert "exasol/ai-lab" in output and "ai-lab-singleuser" in output, output
+
+
+def test_the_hub_outweighs_a_users_container_for_the_cpu(users, docker_client):
+    """The hub's CPU weight is ten times the engine's default, which a user's container keeps."""
+    hub_box = compose.service_container(docker_client, PROJECT, "hub")
+    weights = compose.cpu_weights(hub_box, docker_client.containers.get("ai-lab-alice"))
+    assert weights == [10 * compose.ENGINE_CPU_SHARES, compose.ENGINE_CPU_SHARES], weights
 
 
 def test_one_user_cannot_reach_another_users_server(users):

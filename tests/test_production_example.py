@@ -15,7 +15,7 @@ import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
-from harness import blocks, checks, engine, hub, production, report
+from harness import blocks, checks, compose, engine, hub, production, report
 
 USER = "ada"  # the name the page's restore block and messages use
 PASSWORD = "a-long-test-passphrase-for-ada"
@@ -108,6 +108,14 @@ def test_the_users_container_has_no_privileges(docker_client):
     assert "no-new-privileges:true" in attrs["HostConfig"]["SecurityOpt"]
     assert not any("docker.sock" in mount["Source"] for mount in attrs["Mounts"])
     assert not any(bindings for bindings in (attrs["NetworkSettings"]["Ports"] or {}).values())
+
+
+@pytest.mark.step(6.5)
+@pytest.mark.usefixtures("ada")
+def test_the_hub_outweighs_a_users_container_for_the_cpu(docker_client):
+    """The hub's CPU weight is ten times the engine's default, which a user's container keeps."""
+    weights = compose.cpu_weights(hub_container(docker_client), container(docker_client))
+    assert weights == [10 * compose.ENGINE_CPU_SHARES, compose.ENGINE_CPU_SHARES], weights
 
 
 @pytest.mark.step(7)

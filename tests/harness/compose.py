@@ -60,3 +60,11 @@ def service_container(client: docker.DockerClient, project: str, service: str):
     labels = [f"com.docker.compose.project={project}", f"com.docker.compose.service={service}"]
     (container,) = client.containers.list(filters={"label": labels})
     return container
+
+
+ENGINE_CPU_SHARES = 1024  # the CPU weight the engine gives a container that sets none (it reports 0)
+
+
+def cpu_weights(*containers) -> list[int]:
+    """Each container's weight for the CPU against the others, as the engine applies it."""
+    return [c.attrs["HostConfig"]["CpuShares"] or ENGINE_CPU_SHARES for c in containers]
