@@ -114,7 +114,7 @@ def test_the_image_size_commands_list_both_images(stack):
     assert "exasol/ai-lab" in output and "ai-lab-singleuser" in output, output
 
 
-def test_the_hub_outweighs_a_users_container_for_the_cpu(users, docker_client):
+def test_the_minimal_hub_outweighs_a_users_container_for_the_cpu(users, docker_client):
     """The hub's CPU weight is ten times the engine's default, which a user's container keeps."""
     hub_box = compose.service_container(docker_client, PROJECT, "hub")
     weights = compose.cpu_weights(hub_box, docker_client.containers.get("ai-lab-alice"))

@@ -19,6 +19,8 @@ import json
 import pathlib
 import re
 
+import yaml
+
 from . import hubconfig, versions
 
 RESULTS = pathlib.Path(__file__).resolve().parents[2] / "_static" / "bench" / "results.json"
@@ -129,9 +131,27 @@ def config(example: str = "minimal") -> dict[str, str]:
     return result
 
 
+def hub_weight() -> dict[str, str]:
+    """The hub's CPU weight, hub_cpu_shares, which the minimal and production compose files must agree on."""
+    found = {}
+    for example in ("minimal", "production"):
+        text = (versions.EXAMPLES / example / "docker-compose.yml").read_text()
+        found[example] = yaml.safe_load(text)["services"]["hub"].get("cpu_shares")
+    if len(set(found.values())) != 1 or None in found.values():
+        raise ValueError(f"the hub's cpu_shares differ between the examples' docker-compose.yml: {found}")
+    return {"hub_cpu_shares": str(found["minimal"])}
+
+
 def substitutions() -> dict[str, str]:
     """Every figure substitution for the pages (see the module docstring)."""
-    return {**bench(results()), **burst(results()), **config("minimal"), **config("swarm"), **config("production")}
+    return {
+        **bench(results()),
+        **burst(results()),
+        **config("minimal"),
+        **config("swarm"),
+        **config("production"),
+        **hub_weight(),
+    }
 
 
 def stand_ins() -> bool:
