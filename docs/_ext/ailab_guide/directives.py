@@ -165,7 +165,7 @@ def measures(report: dict) -> list[nodes.Node]:
 
 def run_end_to_end(report: dict) -> list[nodes.Node]:
     """The blocks a passing test ran, reproduced or started, with the tests: each count traced to a test."""
-    items = nodes.bullet_list()
+    items = nodes.bullet_list(classes=["block-tests"])  # guide.css lets the long test ids wrap on a phone
     for entry in report["blocks"]:
         tests = sorted(
             {use["test"] for use in entry.get("tests", []) if use["outcome"] == "passed" and use["use"] != "read"}
