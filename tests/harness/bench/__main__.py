@@ -129,34 +129,64 @@ def summary(results: dict) -> list[dict]:
 
 
 def burst_rows(results: dict) -> list[dict]:
-    """Issue 14's targets for the largest round, with the setting the production example adopts."""
+    """Issue 14's targets for the largest round, with the setting the production example adopts; the hub under load."""
+    rows = []
     settings = results.get("start_settings")
-    if not settings or not settings.get("adopted"):
-        return []
-    adopted = settings["rounds"][settings["adopted"]]
-    rows = [
-        ("burst_median_to_last", "Class at once: median wait / last wait", adopted["median_to_last"], "<=", 0.6, "x"),
-        ("burst_last_to_floor", "Class at once: last wait / CPU floor", adopted["last_to_floor"], "<=", 1.5, "x"),
-        ("burst_failures", "Class at once: failed starts", adopted["failures"], "==", 0, ""),
-    ]
+    if settings and settings.get("adopted"):
+        adopted, today = settings["rounds"][settings["adopted"]], settings["today"]
+        last_to_today = round(adopted["distribution"]["last"] / today["distribution"]["last"], 2)
+        where = f"({settings['adopted']}, {adopted['users']} users)"
+        rows += [
+            (
+                "burst_median_to_last",
+                f"Class at once: median / last wait {where}",
+                adopted["median_to_last"],
+                "<=",
+                burst.MEDIAN_TO_LAST,
+                "x",
+            ),
+            (
+                "burst_last_to_floor",
+                f"Class at once: last wait / CPU floor {where}",
+                adopted["last_to_floor"],
+                "<=",
+                burst.LAST_TO_FLOOR,
+                "x",
+            ),
+            ("burst_last_to_today", f"Class at once: last wait / all at once {where}", last_to_today, "<=", 1, "x"),
+            ("burst_failures", f"Class at once: failed starts {where}", adopted["failures"], "==", 0, ""),
+        ]
+    work = results.get("working")
+    if work:
+        rows.append(
+            (
+                "working_hub_p95",
+                f"Hub answers, 95th pct., {work['users']} users computing",
+                work["loaded"]["p95"],
+                "<",
+                1,
+                "s",
+            )
+        )
     return [
         {
             "key": key,
-            "figure": f"{label} ({settings['adopted']}, {adopted['users']} users)",
+            "figure": label,
             "value": value,
             "unit": unit,
             "target": f"{operator} {limit:g}",
-            "met": {"<=": value <= limit, "==": value == limit}[operator],
+            "met": {"<=": value <= limit, "==": value == limit, "<": value < limit}[operator],
         }
         for key, label, value, operator, limit, unit in rows
     ]
 
 
 def table(results: dict) -> str:
-    lines = [f"{'Figure':<48} {'Value':>10}  {'Target':<8} Result", "-" * 78]
+    width = max(len(row["figure"]) for row in results["summary"])
+    lines = [f"{'Figure':<{width}} {'Value':>10}  {'Target':<8} Result", "-" * (width + 30)]
     for row in results["summary"]:
         value = f"{row['value']:g} {row['unit']}".strip()
-        lines.append(f"{row['figure']:<48} {value:>10}  {row['target']:<8} {'met' if row['met'] else 'MISSED'}")
+        lines.append(f"{row['figure']:<{width}} {value:>10}  {row['target']:<8} {'met' if row['met'] else 'MISSED'}")
     spawn = results["spawn_latency"]["stats"]
     lines.append("")
     for label, stats in spawn.items():
