@@ -82,3 +82,14 @@ def test_substitutions_come_from_the_bench_results():
     assert float(values["bench_minutes"]) == pytest.approx(results["bench_seconds"] / 60, abs=0.05)
     config = (paths.MINIMAL / "jupyterhub_config.py").read_text()
     assert f"c.DockerSpawner.start_timeout = {values['minimal_start_timeout']}\n" in config
+
+
+def test_the_hub_weight_is_quoted_from_both_compose_files(tmp_path, monkeypatch):
+    """hub_cpu_shares is the examples' one value; examples that disagree stop the build."""
+    assert figures.hub_weight() == {"hub_cpu_shares": "10240"}
+    for example, shares in (("minimal", 10240), ("production", 2048)):
+        (tmp_path / example).mkdir()
+        (tmp_path / example / "docker-compose.yml").write_text(f"services:\n  hub:\n    cpu_shares: {shares}\n")
+    monkeypatch.setattr(figures.versions, "EXAMPLES", tmp_path)
+    with pytest.raises(ValueError, match="cpu_shares differ"):
+        figures.hub_weight()
