@@ -144,17 +144,24 @@ class QueuedDockerSpawner(DockerSpawner):
             ip, port = await super().start()
             # The slot is held until the server answers (its start is what needs the CPU),
             # or until its container stops: a server that cannot start frees its slot at once.
-            # It is asked a few times a second, so the next start begins soon after it answers.
-            url = f"http://{ip}:{port}{self.server.base_url}"
-            deadline = time.monotonic() + self.http_timeout
-            while await self.poll() is None:
-                try:
-                    await wait_for_http_server(url, timeout=1)
-                    break
-                except TimeoutError:
-                    if time.monotonic() > deadline:
-                        raise
+            answers = asyncio.ensure_future(self.answers(f"http://{ip}:{port}{self.server.base_url}"))
+            while not answers.done() and await self.poll() is None:
+                await asyncio.wait([answers], timeout=1)
+            if answers.done():
+                answers.result()  # a server that never answered fails its start here
+            else:
+                answers.cancel()  # its container stopped; the hub notices that by itself
         return ip, port
+
+    async def answers(self, url):
+        """Wait until the server answers, asking a few times a second, so the next start follows at once."""
+        deadline = time.monotonic() + self.http_timeout
+        while True:
+            try:
+                return await wait_for_http_server(url, timeout=0.5)
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
 
 
 # A class logging in at once: the first users are ready in seconds, not all together at the end
