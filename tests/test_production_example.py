@@ -113,9 +113,8 @@ def test_the_users_container_has_no_privileges(docker_client):
 @pytest.mark.step(6.5)
 @pytest.mark.usefixtures("ada")
 def test_the_production_hub_outweighs_a_users_container_for_the_cpu(docker_client):
-    """The hub's CPU weight is ten times the engine's default, which a user's container keeps."""
-    weights = compose.cpu_weights(hub_container(docker_client), container(docker_client))
-    assert weights == [10 * compose.ENGINE_CPU_SHARES, compose.ENGINE_CPU_SHARES], weights
+    """The compose file's cpu_shares reach the hub's container; the users' containers keep the default."""
+    compose.assert_hub_outweighs(hub_container(docker_client), container(docker_client))
 
 
 @pytest.mark.step(7)

@@ -68,3 +68,9 @@ ENGINE_CPU_SHARES = 1024  # the CPU weight the engine gives a container that set
 def cpu_weights(*containers) -> list[int]:
     """Each container's weight for the CPU against the others, as the engine applies it."""
     return [c.attrs["HostConfig"]["CpuShares"] or ENGINE_CPU_SHARES for c in containers]
+
+
+def assert_hub_outweighs(hub, user) -> None:
+    """The hub's CPU weight is ten times the engine's default, which a user's container keeps."""
+    weights = cpu_weights(hub, user)
+    assert weights == [10 * ENGINE_CPU_SHARES, ENGINE_CPU_SHARES], weights

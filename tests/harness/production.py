@@ -123,10 +123,9 @@ def record_start(stack: dict) -> None:
 
 @functools.cache
 def shared_volumes() -> frozenset[str]:
-    """The volumes every user's container mounts on purpose (the team folder): named without `{username}`."""
+    """The volumes every user's container mounts on purpose (the team folder)."""
     config = paths.EXAMPLES / "production" / "jupyterhub_config.py"
-    loaded = hubconfig.load(config, hubconfig.compose_environment("production"))
-    return frozenset(name for name in loaded["DockerSpawner"]["volumes"] if "{username}" not in name)
+    return hubconfig.shared_volumes(hubconfig.load(config, hubconfig.compose_environment("production")))
 
 
 def private_mounts(container) -> list[str]:

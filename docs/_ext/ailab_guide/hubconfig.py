@@ -78,6 +78,11 @@ def load(path: pathlib.Path, env: dict[str, str]) -> Config:
         return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
 
+def shared_volumes(config: Config) -> frozenset[str]:
+    """The volumes every user's container mounts alike (the production team folder): named without `{username}`."""
+    return frozenset(name for name in config.DockerSpawner.volumes if "{username}" not in name)
+
+
 def configurable_classes() -> dict[str, type[HasTraits]]:
     """Every class a jupyterhub_config.py may name: the hub's own and all installed plugins."""
     from jupyterhub.app import JupyterHub
