@@ -7,6 +7,7 @@ so the site's reference tables describe exactly what the examples run.
 
 import os
 import pathlib
+import shlex
 import sys
 
 import nox
@@ -109,4 +110,10 @@ def screenshots(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark spawns, image size, many users at once and the site build (needs Docker; Benchmarks says how long)."""
     install(session)
-    session.run("python", "-m", "harness.bench", *session.posargs, env={"PYTHONPATH": "tests:docs/_ext"})
+    install_axe(session)  # the site part runs the whole test suite, as `tests` does
+    env = {
+        "PYTHONPATH": "tests:docs/_ext",
+        "SITE_URL": os.environ.get("SITE_URL") or TEST_SITE_URL,
+        "BENCH_PYTEST": shlex.join(PYTEST),  # how the bench runs the suite: exactly as `tests` does
+    }
+    session.run("python", "-m", "harness.bench", *session.posargs, env=env)

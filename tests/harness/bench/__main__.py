@@ -89,15 +89,18 @@ TARGETS = {
 
 
 def summary(results: dict) -> list[dict]:
-    spawn = results["spawn_latency"]["stats"]
-    images = results["image_overhead"]
-    values = {
-        "spawn_ai_lab_median_s": spawn["ai-lab"]["median"],
-        "spawn_ratio": round(spawn["ai-lab"]["median"] / spawn["bare"]["median"], 2),
-        "image_overhead_mb": images["recipe"]["mb"],
-        "recipe_broken_packages": 0 if images["recipe"]["pip_check_ok"] else 1,
-        "site_warm_median_s": results["site_build"]["warm"]["median"],
-    }
+    """The targets' rows for the parts measured so far (a full run saves after each part, the first on its own)."""
+    values = {}
+    if "spawn_latency" in results:
+        spawn = results["spawn_latency"]["stats"]
+        values["spawn_ai_lab_median_s"] = spawn["ai-lab"]["median"]
+        values["spawn_ratio"] = round(spawn["ai-lab"]["median"] / spawn["bare"]["median"], 2)
+    if "image_overhead" in results:
+        recipe = results["image_overhead"]["recipe"]
+        values["image_overhead_mb"] = recipe["mb"]
+        values["recipe_broken_packages"] = 0 if recipe["pip_check_ok"] else 1
+    if "site_build" in results:
+        values["site_warm_median_s"] = results["site_build"]["warm"]["median"]
     labels = {
         "spawn_ai_lab_median_s": ("Spawn, AI Lab image, median", "s"),
         "spawn_ratio": ("Spawn, AI Lab / bare image (medians)", "x"),

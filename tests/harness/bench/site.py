@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -55,15 +56,19 @@ def site_build(repeats: int) -> tuple[dict, str]:
 def suite_time(skip: bool) -> dict:
     """Run the whole test suite once, images cached, the way `nox -s tests` runs it; time it.
 
-    Runs before the bench starts anything, so the two never share the engine.
+    Runs before the bench starts anything, so the two never share the engine. The
+    pytest command comes from noxfile.py (BENCH_PYTEST), so the two cannot drift apart.
     """
     if skip:
         return {"seconds": None, "passed": None, "note": "not measured (--quick)"}
+    pytest = os.environ.get("BENCH_PYTEST")
+    if not pytest:
+        raise SystemExit("timing the test suite needs the pytest command of `nox -s tests`: run `nox -s bench`")
     build = [sys.executable, "-m", "sphinx", "-c", ".", "-d", "docs/_build/doctrees", "docs", "docs/_build/html"]
-    subprocess.run([*build, "-b", "html", "-q"], cwd=paths.ROOT, check=True)
+    subprocess.run([*build, "-b", "html", "-q", "-W", "--keep-going", "-n"], cwd=paths.ROOT, check=True)
     began = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", *shlex.split(pytest), "-q", "-p", "no:cacheprovider"],
         cwd=paths.ROOT,
         env={**os.environ, "CI": "true"},
         capture_output=True,
