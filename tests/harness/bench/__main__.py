@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import operator
 import os
 import pathlib
 import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 
 import docker
 import docker.errors
@@ -108,25 +108,7 @@ def summary(results: dict) -> list[dict]:
         "recipe_broken_packages": ("Broken packages after the recipe (pip check)", ""),
         "site_warm_median_s": ("Site build, warm, median", "s"),
     }
-    compare: dict[str, Callable[[float, float], bool]] = {
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        "==": lambda a, b: a == b,
-    }
-    rows = []
-    for key, value in values.items():
-        operator, limit = TARGETS[key]
-        label, unit = labels[key]
-        rows.append(
-            {
-                "key": key,
-                "figure": label,
-                "value": value,
-                "unit": unit,
-                "target": f"{operator} {limit:g}",
-                "met": compare[operator](value, limit),
-            }
-        )
+    rows = [target_row(key, labels[key][0], value, TARGETS[key], labels[key][1]) for key, value in values.items()]
     rows += burst_rows(results)
     return rows
 
@@ -144,20 +126,18 @@ def burst_rows(results: dict) -> list[dict]:
                 "burst_median_to_last",
                 f"Class at once: median / last wait {where}",
                 adopted["median_to_last"],
-                "<=",
-                burst.MEDIAN_TO_LAST,
+                ("<=", burst.MEDIAN_TO_LAST),
                 "x",
             ),
             (
                 "burst_last_to_floor",
                 f"Class at once: last wait / CPU floor {where}",
                 adopted["last_to_floor"],
-                "<=",
-                burst.LAST_TO_FLOOR,
+                ("<=", burst.LAST_TO_FLOOR),
                 "x",
             ),
-            ("burst_last_to_today", f"Class at once: last wait / all at once {where}", last_to_today, "<=", 1, "x"),
-            ("burst_failures", f"Class at once: failed starts {where}", adopted["failures"], "==", 0, ""),
+            ("burst_last_to_today", f"Class at once: last wait / all at once {where}", last_to_today, ("<=", 1), "x"),
+            ("burst_failures", f"Class at once: failed starts {where}", adopted["failures"], ("==", 0), ""),
         ]
     work = results.get("working")
     if work:
@@ -166,22 +146,21 @@ def burst_rows(results: dict) -> list[dict]:
                 "working_hub_p95",
                 f"Hub answers, 95th pct., {work['users']} users computing",
                 work["loaded"]["p95"],
-                "<",
-                1,
+                ("<", 1),
                 "s",
             )
         )
-    return [
-        {
-            "key": key,
-            "figure": label,
-            "value": value,
-            "unit": unit,
-            "target": f"{operator} {limit:g}",
-            "met": {"<=": value <= limit, "==": value == limit, "<": value < limit}[operator],
-        }
-        for key, label, value, operator, limit, unit in rows
-    ]
+    return [target_row(*row) for row in rows]
+
+
+COMPARE = {"<": operator.lt, "<=": operator.le, "==": operator.eq}
+
+
+def target_row(key: str, figure: str, value: float, target: tuple[str, float], unit: str) -> dict:
+    """One row of the summary: a figure, its target (comparison, limit), and whether the figure meets it."""
+    compare, limit = target
+    met = COMPARE[compare](value, limit)
+    return {"key": key, "figure": figure, "value": value, "unit": unit, "target": f"{compare} {limit:g}", "met": met}
 
 
 def table(results: dict) -> str:

@@ -15,6 +15,13 @@ from .common import PREFIX, log, spread, timed
 
 # --- 4. The project's own loop: the site build ----------------------------------
 
+STRICT = ("-b", "html", "-W", "--keep-going", "-n")  # as `nox -s docs` builds: any warning fails
+
+
+def sphinx(out: str, *options: str) -> list[str]:
+    """sphinx-build of the site into out/html, its doctrees in out/doctrees."""
+    return [sys.executable, "-m", "sphinx", "-c", ".", "-d", f"{out}/doctrees", "docs", f"{out}/html", *options]
+
 
 def minimal_start(doctrees: pathlib.Path) -> str:
     """The minimal-start block as a build parsed it, not from docs/_build, which the tests may be rewriting."""
@@ -26,9 +33,8 @@ def minimal_start(doctrees: pathlib.Path) -> str:
 def start_block_alone() -> str:
     """Build the site once (no timing) for the minimal-start block, when the site build is not measured."""
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-site-") as tmp:
-        command = [sys.executable, "-m", "sphinx", "-c", ".", "-d", f"{tmp}/doctrees", "docs", f"{tmp}/html", "-q"]
-        command += ["-D", "nb_execution_mode=off"]  # the blocks are all it needs; the plots may await this run
-        timed(command, paths.ROOT)
+        # The blocks are all it needs; the plots may await this run.
+        timed(sphinx(tmp, "-q", "-D", "nb_execution_mode=off"), paths.ROOT)
         return minimal_start(pathlib.Path(tmp) / "doctrees")
 
 
@@ -37,8 +43,7 @@ def site_build(repeats: int) -> tuple[dict, str]:
     cold, warm, start_block = [], [], ""
     for run in range(repeats):
         with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-site-") as tmp:
-            command = [sys.executable, "-m", "sphinx", "-c", ".", "-d", f"{tmp}/doctrees", "docs", f"{tmp}/html"]
-            command += ["-b", "html", "-W", "--keep-going", "-n", "-q"]
+            command = sphinx(tmp, *STRICT, "-q")
             cold.append(timed(command, paths.ROOT))
             warm.append(timed(command, paths.ROOT))
             log(f"site build {run + 1}/{repeats}: cold {cold[-1]:.1f} s, warm {warm[-1]:.1f} s")
@@ -64,8 +69,7 @@ def suite_time(skip: bool) -> dict:
     pytest = os.environ.get("BENCH_PYTEST")
     if not pytest:
         raise SystemExit("timing the test suite needs the pytest command of `nox -s tests`: run `nox -s bench`")
-    build = [sys.executable, "-m", "sphinx", "-c", ".", "-d", "docs/_build/doctrees", "docs", "docs/_build/html"]
-    subprocess.run([*build, "-b", "html", "-q", "-W", "--keep-going", "-n"], cwd=paths.ROOT, check=True)
+    subprocess.run(sphinx("docs/_build", *STRICT, "-q"), cwd=paths.ROOT, check=True)
     began = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", *shlex.split(pytest), "-q", "-p", "no:cacheprovider"],
