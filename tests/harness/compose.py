@@ -1,7 +1,8 @@
-"""Docker Compose as the tests meet it: how it is spelled here, and what its projects leave.
+"""Docker Compose as the tests meet it: the v2 plugin the pages name, and what its projects leave.
 
-Users type `docker compose`; machines that only have the older stand-alone
-`docker-compose` (v1) get the same command spelled that way (shell.run_commands).
+The pages say `docker compose`, and the tests run exactly that: no command is
+respelled for the end-of-life stand-alone `docker-compose` (v1). A machine
+without Compose v2 stops the run with a message that says how to get it.
 """
 
 from __future__ import annotations
@@ -15,14 +16,19 @@ import docker.errors
 
 
 @functools.cache
-def compose_command() -> str:
-    """`docker compose` where the plugin exists, else `docker-compose`."""
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-    if plugin.returncode == 0:
-        return "docker compose"
-    if shutil.which("docker-compose"):
-        return "docker-compose"
-    raise RuntimeError("Neither `docker compose` nor `docker-compose` is installed; see the README.")
+def version() -> str:
+    """The version of `docker compose` (v2); a missing plugin or v1 raises with the fix."""
+    result = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, check=False)
+    found = result.stdout.strip().removeprefix("v")
+    if result.returncode != 0 or not found.startswith("2."):
+        v1 = shutil.which("docker-compose")
+        raise RuntimeError(
+            "The pages' commands need Docker Compose v2 as `docker compose`"
+            + (f", and this machine has only {v1} (Compose v1, end of life)" if v1 else ", which this machine lacks")
+            + ". Run `sudo bash .ci/setup-machine` (Debian and Ubuntu), or install the Compose plugin: "
+            "https://docs.docker.com/compose/install/linux/"
+        )
+    return found
 
 
 def remove_leftovers(
@@ -56,7 +62,7 @@ def remove_leftovers(
 
 
 def service_container(client: docker.DockerClient, project: str, service: str):
-    """The one running container of a compose service, found by compose's labels (v1 and v2 name them differently)."""
+    """The one running container of a compose service, found by compose's labels."""
     labels = [f"com.docker.compose.project={project}", f"com.docker.compose.service={service}"]
     (container,) = client.containers.list(filters={"label": labels})
     return container

@@ -1,7 +1,7 @@
 """Run the commands of a page's shell block with bash, as a reader would paste them.
 
-Readers type `docker compose`; machines that only have the older stand-alone
-`docker-compose` (v1) get the same commands spelled that way. Given a block
+The text runs unchanged: `docker compose` is Compose v2, as on the reader's
+machine (harness.compose checks that it is there). Given a block
 (not bare text), a run that succeeds is noted as "ran" against the running
 test, so the report can say which test ran which block.
 """
@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 import subprocess
 
 from . import blocks, compose, snippets
 
 
-def spelled_for_this_machine(text: str) -> str:
-    """`docker compose` as this machine spells it, wherever it starts a command.
-
-    That is at a line's start, indented in a loop, after `;`, `&&` or `$(`.
-    """
-    return re.sub(r"(?<![\w./-])docker compose ", compose.compose_command() + " ", text)
-
-
 def _bash(flags: str, text: str, folder: pathlib.Path, env: dict[str, str] | None, timeout: float):
+    compose.version()  # no Compose v2: stop with the fix, not with a page's command failing
     return subprocess.run(
-        ["bash", flags, "pipefail", "-c", spelled_for_this_machine(text)],
+        ["bash", flags, "pipefail", "-c", text],
         check=False,
         cwd=folder,
         env={**os.environ, **(env or {})},
@@ -47,7 +39,7 @@ def run_commands(
     result = _bash("-euo", text, folder, env, timeout)
     if result.returncode != 0:
         raise AssertionError(
-            f"The page's commands failed in {folder} (exit {result.returncode}):\n{spelled_for_this_machine(text)}\n"
+            f"The page's commands failed in {folder} (exit {result.returncode}):\n{text}\n"
             f"--- output ---\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     if isinstance(commands, snippets.Block):

@@ -18,10 +18,10 @@ def compose_config(block: Block) -> str:
     folder = block.source_path.parent
     env = {**os.environ, "TRIAL_PASSWORD": hubconfig.PLACEHOLDER_SECRET}
     try:
-        spelled = compose.compose_command()
+        compose.version()
     except RuntimeError as exc:
         raise CheckFailed(str(exc)) from exc
-    command = [*spelled.split(), "-f", block.source_path.name, "config", "-q"]
+    command = ["docker", "compose", "-f", block.source_path.name, "config", "-q"]
     result = run_process(command, cwd=folder, env=env)
     if result.returncode != 0:
         raise CheckFailed(f"`{' '.join(command)}` fails:\n{(result.stdout + result.stderr).strip()}")
