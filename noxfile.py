@@ -106,6 +106,14 @@ def screenshots(session: nox.Session) -> None:
     session.run(*PYTEST, *modules, "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
 
 
+@nox.session(name="standin-lock", python=PYTHON)
+def standin_lock(session: nox.Session) -> None:
+    """Resolve the AI Lab stand-in's packages as PyPI stood on its release day (`-- VERSION`; default: .env's)."""
+    install(session)
+    version = session.posargs[0] if session.posargs else versions.pins("minimal")["AI_LAB_VERSION"]
+    session.run("python", "-m", "harness.standin_lock", version, env={"PYTHONPATH": "tests:docs/_ext"})
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmark spawns, image size, many users at once and the site build (needs Docker; Benchmarks says how long)."""

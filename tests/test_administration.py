@@ -45,6 +45,7 @@ c.DockerSpawner.pre_spawn_hook = exits_at_once
 
 
 def add_crashing_server(folder):
+    """a test-only pre_spawn_hook appended to jupyterhub_config.py: the user `crashes` gets a server that exits"""
     config = folder / "jupyterhub_config.py"
     config.write_text(config.read_text() + CRASHING_SERVER)
 

@@ -17,14 +17,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 URL = minimal_example.URL
 USERS = ("alice", "bob")
-PROJECT = "ailabguidetest"
+PROJECT = minimal_example.PROJECT
 AI_LAB_PACKAGES = "import exasol.nb_connector, pyexasol, sqlalchemy_exasol"
 
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
     """The example folder copied as a user would, brought up with the page's commands."""
-    with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), PROJECT, USERS) as up:
+    with minimal_example.running_copy(docker_client, tmp_path_factory.mktemp("e2e"), None, USERS) as up:
         report.timing("minimal example: build and start (minimal-start)", up["up_seconds"])
         yield up
 

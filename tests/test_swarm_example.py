@@ -93,6 +93,8 @@ def stack(docker_client, base_images, tmp_path_factory):
     """
     folder = downloads.unpacked_example(PAGE, "swarm", tmp_path_factory.mktemp("swarm"))
     env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
+    for key, value in env.items():
+        report.deviation(f"{PAGE}: swarm-deploy", f"{key}={value} in the environment of the commands")
     with single_node_swarm(docker_client):
         up = {"folder": folder, "env": env, "stopped": False, "removed": False}
         try:

@@ -65,6 +65,7 @@ def symptom(name: str):
 @pytest.fixture(scope="module")
 def broken(docker_client, base_images, tmp_path_factory):
     def add_breakages(folder):
+        """test-only breakages appended to jupyterhub_config.py, one per symptom the page quotes"""
         config = folder / "jupyterhub_config.py"
         config.write_text(config.read_text() + BREAKAGES)
 

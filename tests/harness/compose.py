@@ -7,7 +7,9 @@ without Compose v2 stops the run with a message that says how to get it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 import shutil
 import subprocess
 
@@ -29,6 +31,63 @@ def version() -> str:
             "https://docs.docker.com/compose/install/linux/"
         )
     return found
+
+
+def images(folder, env: dict[str, str]) -> list[str]:
+    """The images a compose project in `folder` uses (`docker compose config --images`), as its commands see them."""
+    result = subprocess.run(
+        ["docker", "compose", "config", "--images"], cwd=folder, env={**os.environ, **env},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return sorted(set(result.stdout.split()))
+
+
+@dataclasses.dataclass(frozen=True)
+class Made:
+    """What a running copy of an example makes: its compose project, network, users' containers and volumes, images."""
+
+    project: str
+    network: str
+    containers: list[str]
+    images: list[str]
+    volumes: list[str]
+
+    def left(self, client: docker.DockerClient) -> str:
+        """What of it is still on the engine, one line per kind, or ""."""
+        labelled = {"label": f"com.docker.compose.project={self.project}"}
+        found = {
+            "containers": {c.name for c in client.containers.list(all=True, filters=labelled)}
+            | {
+                c.name
+                for name in self.containers
+                for c in client.containers.list(all=True, filters={"name": f"^{name}$"})
+            },
+            "volumes": {v.name for v in client.volumes.list(filters=labelled)}
+            | {v.name for v in client.volumes.list() if v.name in self.volumes},
+            "networks": {n.name for n in client.networks.list(filters=labelled)}
+            | {n.name for n in client.networks.list(names=[self.network]) if n.name == self.network},
+            "images": {ref for ref in self.images if _image_exists(client, ref)},
+        }
+        return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in found.items() if names)
+
+    def remove(self, client: docker.DockerClient) -> None:
+        """Remove all of it, whatever state a failed step left it in."""
+        labelled = {"label": f"com.docker.compose.project={self.project}"}
+        remove_leftovers(
+            client,
+            containers=[*self.containers, *(c.name for c in client.containers.list(all=True, filters=labelled))],
+            volumes=[*self.volumes, *(v.name for v in client.volumes.list(filters=labelled))],
+            networks=[self.network, *(n.name for n in client.networks.list(filters=labelled))],
+            images=self.images,
+        )
+
+
+def _image_exists(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
 
 
 def remove_leftovers(

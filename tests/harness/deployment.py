@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import docker
 
-from . import blocks, compose, downloads, hub, shell
+from . import blocks, compose, downloads, hub, report, shell
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ def running_copy(
     client: docker.DockerClient,
     scratch: pathlib.Path,
     scenario: Scenario,
-    project: str,
+    project: str | None,
     users: tuple[str, ...],
     *,
     change: Callable[[pathlib.Path], None] | None = None,
@@ -51,25 +51,37 @@ def running_copy(
     and the seconds the start took.
 
     `change` edits the copied folder first (a deliberate breakage); `prepare`
-    runs before the start block (the page's own set-up steps, say). `port`
-    and `network` are the example's HUB_PORT and AI_LAB_NETWORK knobs, so a
-    second copy can run beside the first.
+    runs before the start block (the page's own set-up steps, say). `port` is
+    the example's HUB_PORT. `project` and `network` set COMPOSE_PROJECT_NAME
+    and AI_LAB_NETWORK, so a second copy can run beside the first; None keeps
+    what a reader gets (the folder's name, the example's network). Every
+    setting that differs from the page is noted in the report.
 
-    Cleanup removes the users' containers, runs the page's clean-up block,
-    then removes whatever a failed step may have left: the users' volumes,
-    the hub's volume and the network.
+    At the end the page's clean-up block runs first, on everything the copy
+    made, and is then judged: whatever of the copy's containers, volumes,
+    networks and images it left fails the test (unless the test already
+    failed). Only after that verdict is the rest removed.
     """
     folder = downloads.unpacked_example(scenario.page, scenario.example, scratch)
     if change:
         change(folder)
+        what = (change.__doc__ or "a deliberate breakage").strip().splitlines()[0]
+        report.deviation(f"{scenario.page}: {scenario.start}", f"run on a copy changed first ({what})")
+    overrides = {"HUB_PORT": str(port), **({"COMPOSE_PROJECT_NAME": project} if project else {})}
+    overrides |= {"AI_LAB_NETWORK": network} if network else {}
+    env = {**overrides, **(env or {})}
     network = network or scenario.network
-    env = {"COMPOSE_PROJECT_NAME": project, "HUB_PORT": str(port), "AI_LAB_NETWORK": network, **(env or {})}
+    project = project or folder.name
+    for key, value in env.items():
+        report.deviation(f"{scenario.page}: {scenario.start}", f"{key}={value} in the environment of the commands")
     url = f"{scenario.scheme}://127.0.0.1:{port}"
     began = time.monotonic()
     shipped_env = (folder / ".env").read_text()  # the page's set-up steps may append settings to it
+    failed, images = False, []
     try:
         if prepare:
             prepare(folder)
+        images = compose.images(folder, env)
         shell.run_commands(blocks.named(scenario.page, scenario.start), folder, env)
         hub.wait_until_up(url, verify=verify)
         if change is None:  # a deliberately broken copy is not what the page shows
@@ -77,14 +89,16 @@ def running_copy(
             assert used.startswith(shipped_env), "the page's set-up changed .env instead of adding to it"
             blocks.assert_files_in_use(scenario.example, {".env": shipped_env})  # compose read it for the start
         yield {"folder": folder, "env": env, "url": url, "up_seconds": time.monotonic() - began}
+    except BaseException:
+        failed = True
+        raise
     finally:
-        # Users' containers first: a kept one (remove=False) would hold its volume.
-        compose.remove_leftovers(client, containers=[f"{scenario.prefix}{user}" for user in users])
+        made = compose.Made(project, network, [f"{scenario.prefix}{user}" for user in users], images,
+                            [f"{scenario.prefix}notebooks-{user}" for user in users])  # fmt: skip
         try:
             shell.run_commands(blocks.named(scenario.page, scenario.cleanup), folder, env, timeout=300)
+            left = made.left(client)
         finally:
-            compose.remove_leftovers(
-                client,
-                volumes=[f"{scenario.prefix}notebooks-{user}" for user in users] + [f"{project}_hub-data"],
-                networks=[network],
-            )
+            made.remove(client)  # after the verdict, whatever it is
+        if left and not failed:
+            raise AssertionError(f"The page's clean-up block {scenario.cleanup} left behind:\n{left}")

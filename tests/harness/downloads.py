@@ -17,7 +17,7 @@ import urllib.parse
 
 from ailab_guide import downloads, site
 
-from . import blocks, paths, shell, site_server
+from . import blocks, paths, report, shell, site_server
 
 HTML = paths.BUILD / "html"
 # A path-like word in a command or a file: `../minimal`, `minimal/Dockerfile.ai-lab`, `start-ai-lab.sh`.
@@ -131,6 +131,9 @@ def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.
             local = stack.enter_context(site_server.serve(HTML))
             commands = commands.replace(published, local)
             assert commands != block.text, f"{page}'s download block does not fetch from {published}"
+            report.deviation(
+                f"{page}: {block.name}", f"the site's address {published} replaced by a local server of the built site"
+            )
         else:
             shutil.copyfile(archive, scratch / archive.name)
         shell.run_commands(commands, scratch)

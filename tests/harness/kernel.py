@@ -16,9 +16,39 @@ from urllib.parse import urlparse
 
 import websocket
 
+from . import wait
+
 
 class KernelError(AssertionError):
     """The code failed in the kernel, or the kernel did not answer."""
+
+
+def messages(socket: websocket.WebSocket, deadline: float):
+    """The JSON messages arriving on a channels websocket until `deadline` (time.monotonic()).
+
+    Control frames come back too, so the deadline holds even while the proxy
+    keeps the connection alive with pings (a plain recv() answers those itself
+    and would wait on for a data frame forever).
+    """
+    while (remaining := deadline - time.monotonic()) > 0:
+        socket.settimeout(remaining)
+        try:
+            opcode, data = socket.recv_data(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            return
+        if opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+            yield json.loads(data)
+
+
+def wait_until_idle(user, kernel: str, timeout: float) -> None:
+    """Wait until the server reports the kernel idle: after a restart, a request sent earlier can be lost."""
+
+    def state() -> str:
+        return user.server("GET", f"/kernels/{kernel}").json().get("execution_state", "")
+
+    wait.wait_until(
+        lambda: state() == "idle", timeout, lambda: f"{user.name}'s kernel is {state()!r}, not idle", every=0.5
+    )
 
 
 def run_code(user, code: str, timeout: float = 180) -> str:
@@ -69,10 +99,8 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
     socket = channels(user, kernel, timeout)
     socket.send(json.dumps(execute_request(code, user.name)))
     seen = []
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            message = json.loads(socket.recv())
+        for message in messages(socket, time.monotonic() + timeout):
             seen.append(message)
             if message["msg_type"] == "status" and message["content"]["execution_state"] in ("restarting", "dead"):
                 return seen
@@ -94,10 +122,8 @@ def execute(user, kernel: str, code: str, timeout: float) -> str:
     socket.send(json.dumps(request))
     output, errors = [], []
     reply, idle = None, False
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            message = json.loads(socket.recv())
+        for message in messages(socket, time.monotonic() + timeout):
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]

@@ -18,6 +18,7 @@ URL = "http://127.0.0.1:8000"
 NETWORK = "ai-lab-minimal"
 PASSWORD_LINE_PREFIX = "export TRIAL_PASSWORD="
 SCENARIO = deployment.Scenario("minimal", PAGE, "minimal-start", "minimal-cleanup", NETWORK)
+PROJECT = "minimal"  # compose's default project name, the folder's
 
 
 def trial_password(start_block: str | None = None) -> str:
@@ -35,12 +36,15 @@ def trial_password(start_block: str | None = None) -> str:
 def running_copy(
     client: docker.DockerClient,
     scratch: pathlib.Path,
-    project: str,
+    project: str | None,
     users: tuple[str, ...],
     *,
     change: Callable[[pathlib.Path], None] | None = None,
     port: int = 8000,
-    network: str = NETWORK,
+    network: str | None = None,
 ):
-    """The minimal example copied (optionally changed) and started with `minimal-start`; see deployment."""
+    """The minimal example copied (optionally changed) and started with `minimal-start`; see deployment.
+
+    `project` None runs it under compose's default project name, PROJECT, as a reader's does.
+    """
     return deployment.running_copy(client, scratch, SCENARIO, project, users, change=change, port=port, network=network)

@@ -29,7 +29,7 @@ SCENARIO = deployment.Scenario(
     scheme="https",
     prefix="ai-lab-production-",
 )
-PROJECT = "ailabguideprod"
+PROJECT = "production"  # compose's default project name, the folder's: the tests set none, as readers do
 PORT = 8443
 
 
@@ -69,7 +69,7 @@ def running(
         client,
         scratch,
         SCENARIO,
-        PROJECT,
+        None,
         (admin_name(), *users),
         port=PORT,
         change=change,

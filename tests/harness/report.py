@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import platform
 import subprocess
 
-from . import blocks, paths, standins
+from ailab_guide import versions
+
+from . import blocks, compose, engine, paths, standins
 
 # Strongest first. The first six are "verified": a check that a wrong line turns red ran and passed.
 RUN = "run end to end"
@@ -57,6 +60,7 @@ _counted: dict[str, set[str]] = {}
 _metrics: dict[str, float] = {}
 _timings: dict[str, float] = {}
 _outcomes: dict[str, str] = {}  # test node id -> passed, failed or skipped (over setup, call and teardown)
+_deviations: set[tuple[str, str]] = set()  # (where, what the harness ran differently from the page)
 _run: dict[str, object] = {"deselected": 0, "narrowed": ""}
 
 
@@ -80,6 +84,11 @@ def outcome(test: str, phase: str, result: str) -> None:
     if result == "passed" and phase != "call" and before is None:
         return  # a passed setup or teardown says nothing yet
     _outcomes[test] = result
+
+
+def deviation(where: str, what: str) -> None:
+    """Note what the tests ran differently from a page (an address, a port, an added line), for the testing page."""
+    _deviations.add((where, what))
 
 
 def deselected(count: int) -> None:
@@ -176,7 +185,35 @@ def run_info() -> dict:
         "partial_because": partial,
         "tests_passed": results.count("passed"),
         "tests_failed": results.count("failed"),
+        "environment": environment(),
     }
+
+
+def environment() -> dict:
+    """What ran the pages' commands: the Docker engine, Compose, the machine's OS and cgroup version."""
+    found = {"os": platform.freedesktop_os_release().get("PRETTY_NAME", platform.platform())}
+    try:
+        info = engine.connect().info()
+        found["engine"] = info.get("ServerVersion")
+        found["cgroup"] = info.get("CgroupVersion")
+    except engine.EngineUnavailable:
+        found["engine"] = None
+    try:
+        found["compose"] = compose.version()
+    except RuntimeError:
+        found["compose"] = None
+    return found
+
+
+def write_tested_with(run: dict) -> None:
+    """After a passing full run, record what it ran on for the pages' "Tested with" tables (versions.TESTED_WITH)."""
+    record = {
+        "run": {key: run[key] for key in ("date", "commit", "tests_passed")},
+        "environment": run["environment"],
+        "pins": {example: versions.pins(example) for example in ("minimal", "production")},
+        "base_images": [{"ref": b.ref, "stand_in": b.is_standin} for b in standins.seen()],
+    }
+    versions.TESTED_WITH.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def summary(entries: list[dict]) -> dict:
@@ -218,10 +255,16 @@ def write() -> list[str]:
         "summary": summary(entries),
         "blocks": entries,
         "base_images": [{"ref": b.ref, "origin": b.origin, "seconds": b.seconds} for b in standins.seen()],
+        "deviations": [{"where": where, "what": what} for where, what in sorted(_deviations)],
         "timings_seconds": _timings,
     }
     if _timings:
         standins.announce("Timings (s): " + ", ".join(f"{name} {value}" for name, value in _timings.items()))
     paths.BUILD.mkdir(parents=True, exist_ok=True)
     paths.REPORT.write_text(json.dumps(data, indent=2) + "\n")
-    return problems(entries) if run["scope"] == "full" else []
+    if run["scope"] != "full":
+        return []
+    found = problems(entries)
+    if not found and not run["tests_failed"]:
+        write_tested_with(run)
+    return found

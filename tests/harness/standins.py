@@ -16,7 +16,9 @@ testing a stand-in.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import os
 import pathlib
 import re
@@ -33,6 +35,7 @@ import docker.errors
 from . import paths
 
 STANDIN_LABEL = "org.ailab-guide.stand-in"
+INPUTS_LABEL = "org.ailab-guide.stand-in.inputs"  # a digest of what a stand-in is built from; a change rebuilds it
 BASE_TAG = "ailab-guide/debian-base:bookworm"
 _debian_base_lock = threading.Lock()  # see ensure_debian_base
 BASE_PACKAGES = "ca-certificates,python3,python3-venv,sudo,procps"
@@ -40,11 +43,23 @@ HOST_CA_BUNDLE = pathlib.Path("/etc/ssl/certs/ca-certificates.crt")
 CONFIGURABLE_HTTP_PROXY = "configurable-http-proxy@5.3.0"
 REAL_IMAGES = "AILAB_GUIDE_REAL_IMAGES"
 
-# What each AI Lab release installs into its jupyter venv (read from the
-# exasol/ai-lab sources of that tag). A stand-in for another release needs a row.
+# What each AI Lab release installs into its jupyter venv (read from the exasol/ai-lab
+# sources of that tag: roles/jupyter/files/*requirements.txt), on which Python, and the
+# day its packages were resolved (the tag's date). harness/standin_lock.py resolves it
+# into tests/standins/ai-lab/requirements-<version>.lock. Another release needs a row.
 AI_LAB_CONTRACT = {
-    "6.0.0": {"connector": "3.0.0", "jupyterlab": ">=4.4.8,<5", "pexpect": ">=4.8,<5"},
-}
+    "6.0.0": {
+        "connector": "3.0.0",
+        "extras": (
+            "sqlalchemy", "pyexasol", "pyexasol-extra", "bucketfs", "docker-db",
+            "slc", "ibis", "transformers", "text-ai", "notebook-dependencies",
+        ),
+        "jupyterlab": ">=4.4.8,<5",
+        "pexpect": ">=4.8,<5",
+        "python": "3.10",
+        "resolved_as_of": "2026-06-19T23:59:59Z",
+    },
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +122,21 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
         return _seen[ref]
     began = time.monotonic()
     image = _local(client, ref)
+    if image is not None and STANDIN_LABEL in (image.labels or {}) and not real_images_required():
+        if (image.labels or {}).get(INPUTS_LABEL) != inputs_digest(ref):
+            announce(
+                f"STAND-IN: the cached {ref} was built from other inputs (its recipe or lock changed); rebuilding it."
+            )
+            _build_standin(client, ref)
+            with contextlib.suppress(docker.errors.APIError):  # the old one, now untagged, unless a container holds it
+                client.images.remove(image.id)
+            image, rebuilt = _local(client, ref), True
+        else:
+            rebuilt = False
     if image is not None:
         origin = "stand-in (cached)" if STANDIN_LABEL in (image.labels or {}) else "present"
+        if origin != "present" and rebuilt:
+            origin = "stand-in (built)"
         if origin != "present" and real_images_required():
             raise RealImageMissing(
                 f"{ref} on this Docker engine is a stand-in (label {STANDIN_LABEL}), but {REAL_IMAGES}=1 "
@@ -139,6 +167,27 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
     if result.is_standin:
         announce(f"STAND-IN in use: {ref} ({result.origin}, {result.seconds} s)")
     return result
+
+
+def inputs_digest(ref: str) -> str | None:
+    """A digest of the files and versions a stand-in of `ref` is built from (None: no stand-in for it)."""
+    name, _, version = ref.rpartition(":")
+    if name == "exasol/ai-lab":
+        contract = AI_LAB_CONTRACT.get(version, {})
+        files = [
+            *sorted((paths.STANDINS / "ai-lab").iterdir()),
+            paths.STANDINS / "ai-lab" / f"requirements-{version}.lock",
+        ]
+        extra = [contract.get("python", "")]
+    elif name == "quay.io/jupyterhub/jupyterhub":
+        files, extra = [paths.STANDINS / "jupyterhub" / "Dockerfile"], [CONFIGURABLE_HTTP_PROXY]
+    else:
+        return None
+    digest = hashlib.sha256("\0".join([version, *extra]).encode())
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _build_standin(client: docker.DockerClient, ref: str) -> None:
@@ -223,8 +272,10 @@ def debian_mirror() -> str:
 
 
 def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildargs: dict[str, str]) -> None:
+    digest = inputs_digest(ref)
+    labels = {INPUTS_LABEL: digest} if digest else {}
     try:
-        client.images.build(path=str(context), tag=ref, buildargs=buildargs, rm=True, forcerm=True)
+        client.images.build(path=str(context), tag=ref, buildargs=buildargs, labels=labels, rm=True, forcerm=True)
     except docker.errors.BuildError as exc:
         log = "".join(chunk.get("stream", "") for chunk in exc.build_log)
         raise RuntimeError(f"Building the stand-in {ref} failed: {exc}\n{log[-4000:]}") from exc
@@ -232,24 +283,76 @@ def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildar
 
 def _build_ai_lab(client: docker.DockerClient, ref: str, version: str) -> None:
     contract = AI_LAB_CONTRACT.get(version)
-    if contract is None:
+    lock = paths.STANDINS / "ai-lab" / f"requirements-{version}.lock"
+    if contract is None or not lock.exists():
         raise RuntimeError(
             f"No stand-in contract for AI Lab {version}; add it to AI_LAB_CONTRACT in {__file__} "
-            f"(known: {', '.join(AI_LAB_CONTRACT)})."
+            f"(known: {', '.join(AI_LAB_CONTRACT)}) and run `nox -s standin-lock -- {version}`."
         )
     ensure_debian_base(client)
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-ai-lab-") as tmp:
+        context = pathlib.Path(tmp)
+        for name in ("Dockerfile", "entrypoint.py", "jupyter_lab_config.py"):
+            shutil.copy(paths.STANDINS / "ai-lab" / name, context / name)
+        shutil.copy(lock, context / "ai-lab.lock")
+        copy_python(contract["python"], context / "python")
+        _build(
+            client,
+            context,
+            ref,
+            {"BASE": BASE_TAG, "AI_LAB_VERSION": version, "PYTHON_VERSION": contract["python"]},
+        )
+
+
+def find_python(version: str) -> pathlib.Path:
+    """This machine's CPython `version` (the real image's), which Debian 12 does not package.
+
+    Machines of this project's kind carry one built by pyenv on Debian 12; any
+    `python<version>` that runs will do.
+    """
+    pyenv = pathlib.Path(os.environ.get("PYENV_ROOT", pathlib.Path.home() / ".pyenv")) / "versions"
+    candidates = [f"python{version}", *sorted(str(p) for p in pyenv.glob(f"{version}.*/bin/python{version}"))]
+    for candidate in candidates:
+        found = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=False
+        )
+        if found.returncode == 0:
+            return pathlib.Path(found.stdout.strip())
+    raise RuntimeError(
+        f"The AI Lab stand-in needs CPython {version}, the real image's, and none runs here "
+        f"(tried {', '.join(candidates)}). Install it (for example `pyenv install {version}`) and run again."
+    )
+
+
+def copy_python(version: str, into: pathlib.Path) -> None:
+    """Copy CPython `version` (find_python) for the stand-in's /usr/local; it runs on the stand-ins' Debian 12 base."""
+    python = find_python(version)
+    prefix = pathlib.Path(
+        subprocess.run(
+            [python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    skip = shutil.ignore_patterns("__pycache__", "test", "tests", "idlelib", "tkinter", "site-packages", "*.a")
+    for part in ("bin", "lib", "include"):
+        shutil.copytree(prefix / part, into / part, ignore=skip, symlinks=True)
+
+
+def with_jupyterhub(client: docker.DockerClient, ai_lab_version: str, jupyterhub_version: str) -> str:
+    """Build the AI Lab image of `ai_lab_version` with jupyterhub `jupyterhub_version` already in it (upstream #416).
+
+    Returns the AI Lab version under which it is tagged (`<version>-jupyterhub-<jupyterhub version>`),
+    so an example's Dockerfile builds on it with that AI_LAB_VERSION. The caller removes it.
+    """
+    tagged = f"{ai_lab_version}-jupyterhub-{jupyterhub_version}"
+    base = f"exasol/ai-lab:{ai_lab_version}"
+    ensure(client, base)
     _build(
         client,
-        paths.STANDINS / "ai-lab",
-        ref,
-        {
-            "BASE": BASE_TAG,
-            "AI_LAB_VERSION": version,
-            "NOTEBOOK_CONNECTOR_VERSION": contract["connector"],
-            "JUPYTERLAB_SPEC": contract["jupyterlab"],
-            "PEXPECT_SPEC": contract["pexpect"],
-        },
+        paths.STANDINS / "ai-lab-with-jupyterhub",
+        f"exasol/ai-lab:{tagged}",
+        {"BASE": base, "JUPYTERHUB_VERSION": jupyterhub_version},
     )
+    return tagged
 
 
 def _build_jupyterhub(client: docker.DockerClient, ref: str, version: str) -> None:

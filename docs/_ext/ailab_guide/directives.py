@@ -49,25 +49,60 @@ def table(header: list[str], rows: list[list[str]], widths: list[int], classes=(
 
 
 class TestedVersions(SphinxDirective):
-    """The versions this guide is tested with, from the examples' pins."""
+    """The versions an example pins, and what the last passing full test run ran them on.
+
+    Pins come from the example's .env; engine, Compose, the test machine and whether
+    each base image was real or a stand-in come from versions.TESTED_WITH, which
+    that run wrote. A pin the run did not test says so in its row.
+    """
 
     optional_arguments = 1
+    NAMES: ClassVar[dict[str, str]] = {
+        "AI_LAB_VERSION": "Exasol AI Lab image (exasol/ai-lab)",
+        "JUPYTERHUB_VERSION": "JupyterHub (hub and single-user server)",
+        "DOCKERSPAWNER_VERSION": "DockerSpawner",
+        "NATIVEAUTHENTICATOR_VERSION": "jupyterhub-nativeauthenticator",
+        "OAUTHENTICATOR_VERSION": "oauthenticator (validated only)",
+        "IDLE_CULLER_VERSION": "jupyterhub-idle-culler",
+    }
+    IMAGES: ClassVar[dict[str, str]] = {
+        "AI_LAB_VERSION": "exasol/ai-lab:{}",
+        "JUPYTERHUB_VERSION": "quay.io/jupyterhub/jupyterhub:{}",
+    }
 
     def run(self) -> list[nodes.Node]:
         example = self.arguments[0] if self.arguments else "minimal"
         env_file = versions.EXAMPLES / example / ".env"
         self.env.note_dependency(str(env_file))
+        self.env.note_dependency(str(versions.TESTED_WITH))
         pins = versions.pins(example)
-        names = {
-            "AI_LAB_VERSION": "Exasol AI Lab image (exasol/ai-lab)",
-            "JUPYTERHUB_VERSION": "JupyterHub (hub and single-user server)",
-            "DOCKERSPAWNER_VERSION": "DockerSpawner",
-            "NATIVEAUTHENTICATOR_VERSION": "jupyterhub-nativeauthenticator",
-            "OAUTHENTICATOR_VERSION": "oauthenticator (validated only)",
-            "IDLE_CULLER_VERSION": "jupyterhub-idle-culler",
-        }
-        rows = [[names.get(key, key), nodes.literal(text=value)] for key, value in pins.items()]
-        return [table(["Component", "Version"], rows, [60, 40])]
+        record = versions.tested_with()
+        tested_pins = record.get("pins", {}).get(example, {})
+        stand_ins = {base["ref"]: base["stand_in"] for base in record.get("base_images", [])}
+        rows = []
+        for key, value in pins.items():
+            if tested_pins.get(key) != value:
+                how = f"not yet run at this version (last run: {tested_pins.get(key, 'none')})"
+            elif key in self.IMAGES:
+                ref = self.IMAGES[key].format(value)
+                how = "a stand-in of the image" if stand_ins.get(ref, True) else "the real image"
+                if key == "JUPYTERHUB_VERSION":
+                    how = f"hub: {how}; users' server: from PyPI"
+            else:
+                how = "from PyPI"
+            rows.append([self.NAMES.get(key, key), nodes.literal(text=value), how])
+        environment = record.get("environment", {})
+        for name, key in (("Docker Engine", "engine"), ("Docker Compose", "compose"), ("Test machine", "os")):
+            rows.append([name, nodes.literal(text=environment.get(key) or "?"), "ran every command"])
+        result = [table(["Component", "Version", "Tested with"], rows, [40, 25, 35])]
+        run = record.get("run")
+        caption = (
+            f"From the last passing full test run, {run['date']} at commit {run['commit']}"
+            f" ({run['tests_passed']} tests)."
+            if run
+            else "No passing full test run has been recorded yet (nox -s tests writes the record)."
+        )
+        return [*result, nodes.paragraph(text=caption)]
 
 
 class ConfigReference(SphinxDirective):

@@ -144,7 +144,28 @@ def _absolute_links_on_404(app, doctree, docname) -> None:
             node["refuri"] = prefix + uri
 
 
+def _same_site_on_every_build(app) -> None:
+    """Make a second build in the same folder give what a clean one gives.
+
+    sphinx-sitemap lists only the pages a build writes, and an incremental build
+    writes only changed pages; a build without the site's address writes no
+    sitemap and would leave an earlier build's. So the publishing files go
+    first, and with a sitemap every page is written again (from the saved
+    doctrees: nothing is re-read or re-executed).
+    """
+    if app.builder.format != "html":
+        return
+    outdir = pathlib.Path(app.outdir)
+    for name in (SITEMAP, ROBOTS):
+        (outdir / name).unlink(missing_ok=True)
+    if app.config.html_baseurl:
+        for page in outdir.rglob("*.html"):
+            if "_static" not in page.relative_to(outdir).parts:
+                page.unlink()
+
+
 def setup(app) -> None:
-    """Connect the robots.txt writer and the 404 page's link fix (called by the extension's setup)."""
+    """Connect the publishing files' writers and the 404 page's link fix (called by the extension's setup)."""
+    app.connect("builder-inited", _same_site_on_every_build)
     app.connect("build-finished", _write_robots)
     app.connect("doctree-resolved", _absolute_links_on_404)

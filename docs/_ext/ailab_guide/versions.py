@@ -6,11 +6,15 @@ The site, nox and the tests read the same file, so a version is typed once.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import platform
 import re
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / "examples"
+# What the last passing full test run ran on (engine, Compose, machine, real or stand-in base
+# images, the pins it tested), written by that run (tests/harness/report.py) and committed.
+TESTED_WITH = pathlib.Path(__file__).resolve().parents[2] / "_static" / "tested-with.json"
 
 
 def parse_env(text: str) -> dict[str, str]:
@@ -41,4 +45,12 @@ def substitutions() -> dict[str, str]:
     for key, value in pins("production").items():  # the production example's extra packages
         values.setdefault(key.lower(), value)
     values["build_python_version"] = platform.python_version()
+    environment = tested_with().get("environment", {})
+    values["tested_engine"] = environment.get("engine") or "(no full test run recorded)"
+    values["tested_compose"] = environment.get("compose") or "(no full test run recorded)"
     return values
+
+
+def tested_with() -> dict:
+    """The last passing full test run's record (TESTED_WITH), or {} before the first."""
+    return json.loads(TESTED_WITH.read_text()) if TESTED_WITH.exists() else {}
