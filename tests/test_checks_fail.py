@@ -10,7 +10,7 @@ import shutil
 
 import docker.errors
 import pytest
-from harness import checks, examples, paths
+from harness import checks, compose, examples, paths
 from harness.snippets import Block
 
 
@@ -140,3 +140,20 @@ def test_python_block_that_raises_fails() -> None:
     assert checks.kind(block) == "python"
     with pytest.raises(checks.CheckFailed, match="running it fails"):
         checks.files.python_runs(block)
+
+
+def test_a_clean_up_block_that_forgets_a_volume_fails(docker_client) -> None:
+    """The verdict on a page's clean-up names what it left; everything is removed after it, whatever the verdict."""
+    made = compose.Made("ailabguideforgets", "ailabguideforgets-net", ["ailabguideforgets-alice"], [],
+                        ["ailabguideforgets-notebooks-alice"])  # fmt: skip
+    docker_client.networks.create(made.network)
+    docker_client.volumes.create(made.volumes[0])
+
+    def forgets_the_volume() -> None:
+        docker_client.networks.get(made.network).remove()
+
+    left = compose.cleaned_up(docker_client, made, forgets_the_volume)
+    assert left == "volumes: ailabguideforgets-notebooks-alice", left
+    assert not docker_client.volumes.list(filters={"name": made.volumes[0]}), "the leftover was not removed after"
+    docker_client.volumes.create(made.volumes[0])
+    assert compose.cleaned_up(docker_client, made, lambda: docker_client.volumes.get(made.volumes[0]).remove()) == ""

@@ -12,6 +12,7 @@ import functools
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 
 import docker
 import docker.errors
@@ -80,6 +81,15 @@ class Made:
             networks=[self.network, *(n.name for n in client.networks.list(filters=labelled))],
             images=self.images,
         )
+
+
+def cleaned_up(client: docker.DockerClient, made: Made, cleanup: Callable[[], object]) -> str:
+    """Run a page's clean-up, then return what of `made` it left ("" if nothing); remove all of it after the verdict."""
+    try:
+        cleanup()
+        return made.left(client)
+    finally:
+        made.remove(client)
 
 
 def _image_exists(client: docker.DockerClient, ref: str) -> bool:

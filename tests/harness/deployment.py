@@ -95,10 +95,7 @@ def running_copy(
     finally:
         made = compose.Made(project, network, [f"{scenario.prefix}{user}" for user in users], images,
                             [f"{scenario.prefix}notebooks-{user}" for user in users])  # fmt: skip
-        try:
-            shell.run_commands(blocks.named(scenario.page, scenario.cleanup), folder, env, timeout=300)
-            left = made.left(client)
-        finally:
-            made.remove(client)  # after the verdict, whatever it is
+        cleanup = blocks.named(scenario.page, scenario.cleanup)
+        left = compose.cleaned_up(client, made, lambda: shell.run_commands(cleanup, folder, env, timeout=300))
         if left and not failed:
             raise AssertionError(f"The page's clean-up block {scenario.cleanup} left behind:\n{left}")

@@ -22,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-from . import paths, standins
+from ailab_guide import versions
+
+from . import standins
 
 # The CUDA build's runtime, which PyPI's torch pulls in and the real image's CPU torch does not.
 CUDA_ONLY = re.compile(r"^(nvidia-.*|triton|cuda-.*)$")
@@ -31,7 +33,7 @@ PLATFORM = "x86_64-manylinux_2_28"
 
 
 def lock_path(version: str):
-    return paths.STANDINS / "ai-lab" / f"requirements-{version}.lock"
+    return versions.standin_lock_path(version)
 
 
 def requirements(contract: dict) -> list[str]:
@@ -112,22 +114,6 @@ def write(version: str) -> None:
     pins = [f"{name}=={pinned}" for name, pinned in sorted(packages.items()) if name not in skipped]
     lock_path(version).write_text("\n".join(header + pins) + "\n")
     print(f"wrote {lock_path(version)}: {len(pins)} pins, {len(skipped)} left out")
-
-
-def pins(version: str) -> dict[str, str]:
-    """The lock's installed pins, name -> version."""
-    found = {}
-    for line in lock_path(version).read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, pinned = line.partition("==")
-            found[name] = pinned
-    return found
-
-
-def left_out_names(version: str) -> dict[str, str]:
-    """The lock header's left-out packages, name==version -> reason."""
-    text = lock_path(version).read_text()
-    return dict(re.findall(r"^#   (\S+==\S+): (.*)$", text, re.M))
 
 
 if __name__ == "__main__":

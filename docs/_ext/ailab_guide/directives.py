@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import pathlib
+import re
 from typing import ClassVar
 
 from docutils import nodes
@@ -74,7 +75,8 @@ class TestedVersions(SphinxDirective):
         example = self.arguments[0] if self.arguments else "minimal"
         env_file = versions.EXAMPLES / example / ".env"
         self.env.note_dependency(str(env_file))
-        self.env.note_dependency(str(versions.TESTED_WITH))
+        if versions.TESTED_WITH.exists():  # (a missing dependency is a warning of the last-updated extension)
+            self.env.note_dependency(str(versions.TESTED_WITH))
         pins = versions.pins(example)
         record = versions.tested_with()
         tested_pins = record.get("pins", {}).get(example, {})
@@ -103,6 +105,41 @@ class TestedVersions(SphinxDirective):
             else "No passing full test run has been recorded yet (nox -s tests writes the record)."
         )
         return [*result, nodes.paragraph(text=caption)]
+
+
+class StandinLock(SphinxDirective):
+    """What the AI Lab stand-in installs: the lock's key versions and what it leaves out, read from the lock."""
+
+    KEY_PACKAGES = (
+        "exasol-notebook-connector",
+        "jupyterlab",
+        "jupyter-server",
+        "tornado",
+        "traitlets",
+        "pydantic",
+        "sqlalchemy",
+    )
+
+    def run(self) -> list[nodes.Node]:
+        version = versions.pins("minimal")["AI_LAB_VERSION"]
+        path = versions.standin_lock_path(version)
+        self.env.note_dependency(str(path))
+        installed, left_out = versions.standin_lock(version)
+        resolved = re.search(r"^# (Resolved by .*?) for:$", path.read_text(), re.M | re.S)
+        intro = nodes.paragraph()
+        intro += [
+            nodes.Text(f"The AI Lab {version} stand-in installs {len(installed)} packages, exactly as pinned in "),
+            nodes.literal(text=f"tests/standins/ai-lab/{path.name}"),
+            nodes.Text(". " + " ".join(resolved.group(1).replace("# ", "").split()) + "." if resolved else "."),
+        ]
+        keys = [[name, nodes.literal(text=installed[name])] for name in self.KEY_PACKAGES if name in installed]
+        missing = [[nodes.literal(text=pin), why] for pin, why in left_out.items()]
+        return [
+            intro,
+            table(["Package", "Version in the stand-in"], keys, [60, 40]),
+            nodes.paragraph(text=f"Left out ({len(missing)}), because they cannot be had here:"),
+            table(["Package", "Why"], missing, [45, 55]),
+        ]
 
 
 class ConfigReference(SphinxDirective):
@@ -159,7 +196,13 @@ class VerificationSummary(SphinxDirective):
             ]
             return [paragraph]
         report = json.loads(REPORT.read_text())
-        return [*run_line(report.get("run")), *level_table(report), *measures(report), *run_end_to_end(report)]
+        return [
+            *run_line(report.get("run")),
+            *level_table(report),
+            *measures(report),
+            *deviations(report),
+            *run_end_to_end(report),
+        ]
 
 
 def run_line(run: dict | None) -> list[nodes.Node]:
@@ -170,7 +213,28 @@ def run_line(run: dict | None) -> list[nodes.Node]:
     text += f" ({run['tests_passed']} tests passed, {run['tests_failed']} failed)"
     if run["partial_because"]:
         text += "; partial because: " + "; ".join(run["partial_because"])
+    environment = run.get("environment") or {}
+    if environment:
+        text += (
+            f", with Docker Engine {environment.get('engine') or '?'} and Docker Compose"
+            f" {environment.get('compose') or '?'} on {environment.get('os') or '?'}"
+        )
     return [nodes.paragraph(text=text + ".")]
+
+
+def deviations(report: dict) -> list[nodes.Node]:
+    """What the tests ran differently from the pages, as the harness recorded it while applying it."""
+    found = report.get("deviations", [])
+    if not found:
+        return []
+    items = nodes.bullet_list()
+    for deviation in found:
+        item = nodes.list_item()
+        paragraph = nodes.paragraph()
+        paragraph += [nodes.literal(text=deviation["where"]), nodes.Text(f": {deviation['what']}")]
+        item += paragraph
+        items += item
+    return [nodes.paragraph(text="Where the tests ran a page's commands differently from the page:"), items]
 
 
 def level_table(report: dict) -> list[nodes.Node]:
@@ -230,5 +294,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", add_figures)
     app.add_directive("tested-versions", TestedVersions)
     app.add_directive("config-reference", ConfigReference)
+    app.add_directive("standin-lock", StandinLock)
     app.add_directive("verification-summary", VerificationSummary)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

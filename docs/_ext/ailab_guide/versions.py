@@ -51,6 +51,19 @@ def substitutions() -> dict[str, str]:
     return values
 
 
+def standin_lock_path(version: str) -> pathlib.Path:
+    """The AI Lab stand-in's lock for a release (tests/harness/standin_lock.py writes it)."""
+    return EXAMPLES.parent / "tests" / "standins" / "ai-lab" / f"requirements-{version}.lock"
+
+
+def standin_lock(version: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The lock's installed pins (name -> version) and what its header leaves out (name==version -> why)."""
+    text = standin_lock_path(version).read_text()
+    installed = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.M))
+    left_out = dict(re.findall(r"^#   (\S+==\S+): (.*)$", text, re.M))
+    return installed, left_out
+
+
 def tested_with() -> dict:
     """The last passing full test run's record (TESTED_WITH), or {} before the first."""
     return json.loads(TESTED_WITH.read_text()) if TESTED_WITH.exists() else {}
