@@ -14,12 +14,14 @@ exits; every other user gets the example's configuration unchanged.
 from __future__ import annotations
 
 import copy
+import os
 import ssl
+import subprocess
 import time
 
 import docker.errors
 import pytest
-from harness import blocks, browser, hub, page_python, production, shell
+from harness import blocks, browser, hub, page_python, production, shell, standins
 
 PAGE = "administration.md"
 TROUBLE = "troubleshooting.md"
@@ -42,6 +44,13 @@ def exits_at_once(spawner):
 
 c.DockerSpawner.pre_spawn_hook = exits_at_once
 """
+
+
+SUBMIT_HANDLER_BOUND = """() => {
+    const form = document.getElementById("request-token-form");
+    const events = window.jQuery && form && jQuery._data(form, "events");
+    return Boolean(events && events.submit);
+}"""
 
 
 def add_crashing_server(folder):
@@ -89,6 +98,9 @@ def in_browser(stack, admin, ada, tmp_path_factory):
         page.select_option("#token-expiration-seconds", label="1 Day")
         page.fill("#token-scopes", SCOPES)
         browser.screenshot_around(page, "#request-token-form", shots / "admin-token.png")
+        # The page's script binds the form's submit handler only once requirejs has loaded it and its
+        # modules; a click before that submits the form natively and no token ever shows (a slow machine).
+        page.wait_for_function(SUBMIT_HANDLER_BOUND)
         page.click("#request-token-form button[type=submit]")
         page.wait_for_selector("#token-result:not(:empty)")
         token = page.inner_text("#token-result").strip()
@@ -276,3 +288,30 @@ def test_a_server_that_exits_shows_why_in_the_hub_log_only(stack, docker_client,
     blocks.assert_in_output(symptom("trouble-exited"), logs, each_line=True)
     with pytest.raises(docker.errors.NotFound):  # remove = True: the container and its own log are gone
         production.user_container(docker_client, CRASHES)
+
+
+OLDEST_PYTHON = "3.9"  # the oldest Python the page promises (Ubuntu 22.04 has 3.10, RHEL 9 3.9)
+REQUESTS_FOR_OLDEST = (
+    "requests==2.32.5"  # the last requests release for Python 3.9 (docs/requirements.txt pins a newer)
+)
+
+
+@pytest.mark.step(13)
+def test_the_pages_python_runs_on_python_3_9(script_env, tmp_path):
+    """The setup and listing blocks, as one script, on CPython 3.9 with requests: no 3.10+ syntax or library call."""
+    venv = tmp_path / "venv"
+    subprocess.run([standins.find_python(OLDEST_PYTHON), "-m", "venv", venv], check=True)
+    subprocess.run([venv / "bin/pip", "install", "--quiet", REQUESTS_FOR_OLDEST], check=True)
+    script = "\n".join(blocks.named(PAGE, name).text for name in ("admin-api-setup", "admin-list-users"))
+    done = subprocess.run(
+        [venv / "bin/python", "-c", script],
+        env={**os.environ, **script_env},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    version = subprocess.run([venv / "bin/python", "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith(f"Python {OLDEST_PYTHON}."), version
+    assert f"{ADA} server running:" in done.stdout, done.stdout

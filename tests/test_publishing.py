@@ -29,7 +29,7 @@ import zipfile
 import pytest
 import yaml
 from ailab_guide import site as site_settings
-from harness import background, engine, paths, publishing, report, standins
+from harness import background, blocks, engine, paths, publishing, report, standins
 
 READTHEDOCS_CONFIG = paths.ROOT / ".readthedocs.yaml"
 WORKFLOWS = sorted((paths.ROOT / ".github" / "workflows").glob("*.yml"))
@@ -369,3 +369,13 @@ def test_readme_command_is_read_from_its_section() -> None:
     assert readme_site_command(text) == "make site"
     with pytest.raises(AssertionError, match="no '## Build the site' section"):
         readme_site_command(text.replace("Build the site", "Build it"))
+
+
+def test_the_readmes_trial_is_the_minimal_pages_start() -> None:
+    """The README's "Try it" block is the minimal example page's start block, in the example's folder."""
+    section = re.search(r"^## Try it on your machine\n(.*?)(?=^## )", README.read_text(), re.S | re.M)
+    assert section, "README.md has no '## Try it on your machine' section"
+    block = re.search(r"^```bash\n(.*?)^```", section.group(1), re.S | re.M)
+    assert block, "README.md's 'Try it' section has no bash block"
+    start = blocks.named("minimal-example.md", "minimal-start").text.strip()
+    assert block.group(1).strip() == f"cd examples/minimal\n{start}", block.group(1)

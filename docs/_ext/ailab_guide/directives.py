@@ -130,15 +130,20 @@ class StandinLock(SphinxDirective):
         intro += [
             nodes.Text(f"The AI Lab {version} stand-in installs {len(installed)} packages, exactly as pinned in "),
             nodes.literal(text=f"tests/standins/ai-lab/{path.name}"),
-            nodes.Text(". " + " ".join(resolved.group(1).replace("# ", "").split()) + "." if resolved else "."),
+            nodes.Text(
+                ". " + " ".join(resolved.group(1).replace("# ", "").split()).rstrip(",") + "." if resolved else "."
+            ),
         ]
         keys = [[name, nodes.literal(text=installed[name])] for name in self.KEY_PACKAGES if name in installed]
-        missing = [[nodes.literal(text=pin), why] for pin, why in left_out.items()]
+        by_reason: dict[str, list[str]] = {}
+        for pin, why in left_out.items():
+            by_reason.setdefault(why, []).append(pin)
+        missing = [[nodes.literal(text=", ".join(pins)), why] for why, pins in by_reason.items()]
         return [
             intro,
             table(["Package", "Version in the stand-in"], keys, [60, 40]),
-            nodes.paragraph(text=f"Left out ({len(missing)}), because they cannot be had here:"),
-            table(["Package", "Why"], missing, [45, 55]),
+            nodes.paragraph(text=f"Left out ({len(left_out)}), because they cannot be had here:"),
+            table(["Packages", "Why"], missing, [55, 45]),
         ]
 
 
