@@ -16,8 +16,6 @@ from urllib.parse import urlparse
 
 import websocket
 
-from . import wait
-
 
 class KernelError(AssertionError):
     """The code failed in the kernel, or the kernel did not answer."""
@@ -40,15 +38,27 @@ def messages(socket: websocket.WebSocket, deadline: float):
             yield json.loads(data)
 
 
-def wait_until_idle(user, kernel: str, timeout: float) -> None:
-    """Wait until the server reports the kernel idle: after a restart, a request sent earlier can be lost."""
+def wait_until_ready(user, kernel: str, timeout: float) -> None:
+    """Ask the kernel for its info until it answers, as JupyterLab does after a restart.
 
-    def state() -> str:
-        return user.server("GET", f"/kernels/{kernel}").json().get("execution_state", "")
-
-    wait.wait_until(
-        lambda: state() == "idle", timeout, lambda: f"{user.name}'s kernel is {state()!r}, not idle", every=0.5
-    )
+    A restarted kernel listens on new ports; a request sent before the server
+    has reconnected to them is lost, and the server reports the kernel's state
+    only once a client has talked to it. A kernel_info_reply proves the
+    channels work again.
+    """
+    socket = channels(user, kernel, timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            request = message_of("kernel_info_request", {}, user.name)
+            socket.send(json.dumps(request))
+            for message in messages(socket, min(deadline, time.monotonic() + 2)):
+                if message.get("parent_header", {}).get("msg_id") == request["header"]["msg_id"]:
+                    if message["msg_type"] == "kernel_info_reply":
+                        return
+    finally:
+        socket.close()
+    raise KernelError(f"{user.name}'s kernel did not answer a kernel_info_request within {timeout:.0f} s.")
 
 
 def run_code(user, code: str, timeout: float = 180) -> str:
@@ -62,21 +72,26 @@ def run_code(user, code: str, timeout: float = 180) -> str:
         user.server("DELETE", f"/kernels/{kernel}")
 
 
-def execute_request(code: str, username: str) -> dict:
-    """One execute_request message of the Jupyter messaging protocol."""
+def message_of(kind: str, content: dict, username: str) -> dict:
+    """One shell-channel message of the Jupyter messaging protocol."""
     return {
         "header": {
             "msg_id": uuid.uuid4().hex,
             "username": username,
             "session": uuid.uuid4().hex,
-            "msg_type": "execute_request",
+            "msg_type": kind,
             "version": "5.3",
         },
         "parent_header": {},
         "metadata": {},
-        "content": {"code": code, "silent": False, "store_history": False},
+        "content": content,
         "channel": "shell",
     }
+
+
+def execute_request(code: str, username: str) -> dict:
+    """One execute_request message of the Jupyter messaging protocol."""
+    return message_of("execute_request", {"code": code, "silent": False, "store_history": False}, username)
 
 
 def channels(user, kernel: str, timeout: float) -> websocket.WebSocket:

@@ -125,14 +125,21 @@ class StandinLock(SphinxDirective):
         path = versions.standin_lock_path(version)
         self.env.note_dependency(str(path))
         installed, left_out = versions.standin_lock(version)
-        resolved = re.search(r"^# (Resolved by .*?) for:$", path.read_text(), re.M | re.S)
+        header = path.read_text()
+        python = re.search(r"with uv for Python (\S+) ", header)
+        as_of = re.search(r"as it stood on (\d{4}-\d{2}-\d{2})", header)
         intro = nodes.paragraph()
         intro += [
-            nodes.Text(f"The AI Lab {version} stand-in installs {len(installed)} packages, exactly as pinned in "),
-            nodes.literal(text=f"tests/standins/ai-lab/{path.name}"),
+            nodes.Text(f"The AI Lab {version} stand-in installs exactly the {len(installed)} pins of its lock, "),
+            nodes.literal(text=path.name),
+            nodes.Text(" in "),
+            nodes.literal(text="tests/standins/ai-lab/"),
             nodes.Text(
-                ". " + " ".join(resolved.group(1).replace("# ", "").split()).rstrip(",") + "." if resolved else "."
+                f", resolved with uv for Python {python.group(1) if python else '?'} from PyPI as it stood on "
+                f"{as_of.group(1) if as_of else '?'}, the release day. "
             ),
+            nodes.literal(text="nox -s standin-lock"),
+            nodes.Text(" resolves it again."),
         ]
         keys = [[name, nodes.literal(text=installed[name])] for name in self.KEY_PACKAGES if name in installed]
         by_reason: dict[str, list[str]] = {}
