@@ -258,6 +258,8 @@ def test_a_renewed_certificate_takes_effect_on_restart_and_keeps_logins_and_serv
     )
     renewed = ssl.PEM_cert_to_DER_cert((folder / "renewed" / "tls.crt").read_text())
     assert served_certificate() != renewed
+    # Step 9 locked ada's account; what her right password gets just before the restart is step 11's premise.
+    before_restart["ada's login"] = production.person(stack, ADA).login_error(PASSWORD + ADA)
     run = run_symptom(stack, "trouble-renew-certificate")
     hub.wait_until_up(stack["url"], verify=str(folder / "renewed" / "tls.crt"))
     assert served_certificate() == renewed, f"the hub still serves the old certificate:\n{run}"
@@ -267,13 +269,21 @@ def test_a_renewed_certificate_takes_effect_on_restart_and_keeps_logins_and_serv
     assert ada.run_code("print(6 * 7)").strip() == "42"
 
 
+before_restart: dict[str, str] = {}  # what step 10 saw just before it restarted the hub
+
+
 def served_certificate() -> bytes:
     return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", production.PORT)))
 
 
 @pytest.mark.step(11)
 def test_a_hub_restart_unlocks_a_locked_account(stack):
-    """NativeAuthenticator counts failed logins in the hub's memory; the restart of step 10 forgot them."""
+    """NativeAuthenticator counts failed logins in the hub's memory; the restart of step 10 forgot them.
+
+    Step 10 saw the account still locked right before that restart: run alone, this test fails.
+    """
+    locked = before_restart.get("ada's login", "not seen: run steps 9 and 10 first")
+    blocks.assert_in_output(symptom("trouble-locked"), locked, exact=True)
     production.person(stack, ADA).login(PASSWORD + ADA)
 
 

@@ -9,6 +9,7 @@ other's servers. Everything the test creates is removed afterwards.
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from ailab_guide import versions
@@ -104,8 +105,12 @@ def test_the_image_checks_on_the_custom_image_page_pass(stack):
 def test_the_status_commands_show_the_running_hub(stack):
     """The page's "see what happens" commands run and show the hub and the users' image version."""
     output = shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-status"), stack["folder"], stack["env"])
-    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output, output
-    assert "hub" in output and "JupyterHub" in output, output
+    version = versions.pins("minimal")["JUPYTERHUB_VERSION"]
+    # The users' image service's own line, prefixed by compose with its name (not the hub's version line).
+    assert re.search(rf"^ai-lab-image-1\s+\| AI Lab image ready with jupyterhub {re.escape(version)}$", output, re.M), (
+        output
+    )
+    assert re.search(rf"^hub-1\s+\| .*Running JupyterHub version {re.escape(version)}", output, re.M), output
 
 
 def test_the_image_size_commands_list_both_images(stack):
@@ -121,8 +126,18 @@ def test_the_minimal_hub_outweighs_a_users_container_for_the_cpu(users, docker_c
 
 
 def test_one_user_cannot_reach_another_users_server(users):
-    response = users["bob"].session.get(f"{URL}/user/alice/api/contents/", timeout=30)
-    assert response.status_code == 403, f"bob got HTTP {response.status_code} from alice's server"
+    """Logged in, bob asks for alice's files and her JupyterLab: the hub's authorization, not a missing cookie, refuses.
+
+    The request carries bob's hub login; alice's server sends him to the hub's OAuth
+    page for her server, and the hub refuses bob there with 403.
+    """
+    bob = users["bob"]
+    assert bob.model()["name"] == "bob"  # bob is logged in: the hub answers his cookie
+    response = bob.session.get(f"{URL}/user/alice/lab", timeout=30)
+    assert response.status_code == 403, f"bob got HTTP {response.status_code} from alice's JupyterLab at {response.url}"
+    assert "/hub/api/oauth2/authorize" in response.url, response.url  # refused by the hub, for alice's server
+    files = bob.session.get(f"{URL}/user/alice/api/contents/", timeout=30)
+    assert files.status_code == 403, f"bob got HTTP {files.status_code} from alice's files"
 
 
 @pytest.mark.usefixtures("users")

@@ -11,6 +11,8 @@ upgrade commands, and the idle culler. The user's notebook must survive each.
 
 from __future__ import annotations
 
+import datetime
+
 import docker.errors
 import pytest
 import requests
@@ -189,10 +191,20 @@ def test_the_upgrade_commands_keep_accounts_and_notebooks(stack, ada):
 
 
 @pytest.mark.step(13)
-def test_an_idle_server_is_culled_and_its_notebook_kept(stack, ada):
-    """Last: the hub is recreated with a 30 s timeout, which would cull the other tests' servers too."""
-    run(stack, "production-start", IDLE_TIMEOUT="30")
+def test_an_idle_server_is_culled_and_its_notebook_kept(stack, ada, docker_client):
+    """Last: the hub is recreated with a 30 s timeout, which would cull the other tests' servers too.
+
+    The server goes only after the hub has seen it idle for that long, and its container goes with it.
+    """
+    idle = 30
+    run(stack, "production-start", IDLE_TIMEOUT=str(idle))
     hub.wait_until_up(stack["url"], verify=stack["verify"])
-    report.timing("production example: idle server culled (IDLE_TIMEOUT=30)", ada.wait_until_stopped(timeout=180))
+    seen = ada.model()["servers"][""]["last_activity"]
+    report.timing(f"production example: idle server culled (IDLE_TIMEOUT={idle})", ada.wait_until_stopped(timeout=180))
+    last_activity = datetime.datetime.fromisoformat(seen.replace("Z", "+00:00"))
+    idle_for = (datetime.datetime.now(datetime.UTC) - last_activity).total_seconds()
+    assert idle_for >= idle, f"culled after {idle_for:.0f} s without activity, before IDLE_TIMEOUT={idle}"
+    with pytest.raises(docker.errors.NotFound):
+        production.user_container(docker_client, USER)
     ada.start()
     notebook_is_there(ada)

@@ -121,7 +121,7 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
     if ref in _seen:
         return _seen[ref]
     began = time.monotonic()
-    image = _local(client, ref)
+    image, rebuilt = _local(client, ref), False
     if image is not None and STANDIN_LABEL in (image.labels or {}) and not real_images_required():
         if (image.labels or {}).get(INPUTS_LABEL) != inputs_digest(ref):
             announce(
@@ -131,8 +131,6 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
             with contextlib.suppress(docker.errors.APIError):  # the old one, now untagged, unless a container holds it
                 client.images.remove(image.id)
             image, rebuilt = _local(client, ref), True
-        else:
-            rebuilt = False
     if image is not None:
         origin = "stand-in (cached)" if STANDIN_LABEL in (image.labels or {}) else "present"
         if origin != "present" and rebuilt:
