@@ -5,6 +5,7 @@ JupyterHub and DockerSpawner come at the versions pinned in examples/minimal/.en
 so the site's reference tables describe exactly what the examples run.
 """
 
+import json
 import os
 import pathlib
 import shlex
@@ -104,6 +105,22 @@ def screenshots(session: nox.Session) -> None:
     install(session)
     modules = ["tests/test_minimal_example.py", "tests/test_administration.py"]
     session.run(*PYTEST, *modules, "-k", "browser", env={"UPDATE_SCREENSHOTS": "1"})
+
+
+@nox.session(python=PYTHON)
+def falsify(session: nox.Session) -> None:
+    """Apply each falsifier of tests/falsifiers.yaml to a scratch copy and run its tests: each must fail.
+
+    Not part of `tests` (it runs the Docker modules once per falsifier); `-- --only ID,ID` runs some.
+    """
+    install(session)
+    install_axe(session)
+    env = {
+        "PYTHONPATH": "tests:docs/_ext",
+        "SITE_URL": os.environ.get("SITE_URL") or TEST_SITE_URL,
+        "FALSIFY_PYTEST": json.dumps(["python", "-m", *PYTEST]),
+    }
+    session.run("python", "-m", "harness.falsify", *session.posargs, env=env)
 
 
 @nox.session(name="standin-lock", python=PYTHON)

@@ -154,6 +154,30 @@ class StandinLock(SphinxDirective):
         ]
 
 
+FALSIFY = pathlib.Path(__file__).resolve().parents[2] / "_static" / "falsify.json"
+
+
+class FalsifySummary(SphinxDirective):
+    """The last full `nox -s falsify` run: how many falsifiers its tests killed, and any that survived."""
+
+    def run(self) -> list[nodes.Node]:
+        if not FALSIFY.exists():
+            return [nodes.paragraph(text="No full falsify run has been recorded yet (nox -s falsify writes it).")]
+        self.env.note_dependency(str(FALSIFY))
+        record = json.loads(FALSIFY.read_text())
+        results = record["results"]
+        killed = [r for r in results if r["outcome"] == "killed"]
+        docker = sum(1 for r in results if r.get("docker"))
+        text = (
+            f"Last full run: {len(killed)} of {len(results)} falsifiers killed ({docker} of them need Docker), "
+            f"{record['date']} at commit {record['commit']}, in {record['seconds'] / 60:.0f} minutes."
+        )
+        result: list[nodes.Node] = [nodes.paragraph(text=text)]
+        rows = [[nodes.literal(text=r["id"]), r["claim"], r["outcome"]] for r in results]
+        result.append(table(["Falsifier", "The sentence it makes false", "Outcome"], rows, [25, 60, 15]))
+        return result
+
+
 class ConfigReference(SphinxDirective):
     """Every trait an example's jupyterhub_config.py sets, described by the installed code.
 
@@ -307,5 +331,6 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("tested-versions", TestedVersions)
     app.add_directive("config-reference", ConfigReference)
     app.add_directive("standin-lock", StandinLock)
+    app.add_directive("falsify-summary", FalsifySummary)
     app.add_directive("verification-summary", VerificationSummary)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

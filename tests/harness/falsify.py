@@ -1,0 +1,166 @@
+"""Falsifiers: small edits that make a page's sentence false, and the tests that must then fail.
+
+tests/falsifiers.yaml lists them. `nox -s falsify` first runs every named test on
+an unchanged scratch copy (they must pass), then applies each falsifier to a scratch
+copy of the project (the files git tracks, as they are now), builds the site
+there, runs only the named tests, and records the falsifier as "killed" (the
+tests failed, as they must), "survived" (they passed: the claim's test does
+not hold the sentence; a defect to fix) or "broken" (the edit no longer
+applies, or pytest could not run). The results go to
+docs/_static/falsify.json, which the testing page shows.
+
+Run: python -m harness.falsify [--only ID,ID] (from nox, with the tests' packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+from . import paths
+
+LIST = paths.ROOT / "tests" / "falsifiers.yaml"
+RESULTS = paths.DOCS / "_static" / "falsify.json"
+KILLED, SURVIVED, BROKEN = "killed", "survived", "broken"
+
+
+@dataclasses.dataclass(frozen=True)
+class Falsifier:
+    """One edit (replace `find` by `replace` in `file`, or `append` to it) and the tests that must fail."""
+
+    id: str
+    claim: str
+    file: str
+    tests: list[str]
+    find: str = ""
+    replace: str = ""
+    append: str = ""
+    docker: bool = True
+
+    def apply(self, root: pathlib.Path) -> None:
+        """Edit the copy; the text to find must be there exactly once (else the falsifier is stale)."""
+        path = root / self.file
+        text = path.read_text()
+        if self.append:
+            path.write_text(text + self.append)
+            return
+        found = text.count(self.find)
+        if found != 1:
+            raise ValueError(f"{self.id}: {self.file} has {found} copies of the text to replace, not one")
+        path.write_text(text.replace(self.find, self.replace))
+
+
+def load(path: pathlib.Path = LIST) -> list[Falsifier]:
+    return [Falsifier(**entry) for entry in yaml.safe_load(path.read_text())]
+
+
+def copy_project(into: pathlib.Path) -> None:
+    """The tracked files as they are in the work tree, plus the installed axe-core the site audit needs."""
+    names = subprocess.run(["git", "ls-files", "-z"], cwd=paths.ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, names.decode().split("\0")):
+        source = paths.ROOT / name
+        if source.is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, into / name)
+    modules = paths.ROOT / "tests" / "node_modules"
+    if modules.is_dir():
+        shutil.copytree(modules, into / "tests" / "node_modules", symlinks=True)
+
+
+def run_tests(root: pathlib.Path, pytest_command: list[str], tests: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*pytest_command, "-p", "no:cacheprovider", "-q", *tests],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CI": ""},
+    )
+
+
+def control(falsifiers: list[Falsifier], pytest_command: list[str]) -> None:
+    """Every named test, on an unchanged copy, must pass: else a kill would say nothing."""
+    tests = sorted({test for falsifier in falsifiers for test in falsifier.tests})
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-falsify-") as tmp:
+        root = pathlib.Path(tmp)
+        copy_project(root)
+        build_site(root)
+        done = run_tests(root, pytest_command, tests)
+    if done.returncode != 0:
+        raise SystemExit(f"The falsifiers' tests fail on the unchanged project; fix that first:\n{done.stdout[-3000:]}")
+    print(f"control: the {len(tests)} named tests pass on the unchanged project", flush=True)
+
+
+def build_site(root: pathlib.Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-c", ".", "-d", "docs/_build/doctrees", "docs", "docs/_build/html"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def run_one(falsifier: Falsifier, pytest_command: list[str]) -> dict:
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-falsify-") as tmp:
+        root = pathlib.Path(tmp)
+        copy_project(root)
+        try:
+            falsifier.apply(root)
+        except ValueError as exc:
+            return {"id": falsifier.id, "outcome": BROKEN, "detail": str(exc), "seconds": 0}
+        build = build_site(root)
+        if build.returncode != 0:  # a page that no longer builds is a falsifier the build itself kills
+            outcome, detail = KILLED, "the site build failed: " + build.stderr.strip()[-300:]
+        else:
+            done = run_tests(root, pytest_command, falsifier.tests)
+            outcome = {0: SURVIVED, 1: KILLED}.get(done.returncode, BROKEN)
+            detail = (done.stdout.strip().splitlines() or [""])[-1]
+    return {"id": falsifier.id, "outcome": outcome, "detail": detail, "seconds": round(time.monotonic() - began)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", default="", help="comma-separated falsifier ids")
+    args = parser.parse_args()
+    pytest_command = json.loads(os.environ["FALSIFY_PYTEST"])
+    wanted = set(filter(None, args.only.split(",")))
+    chosen = [f for f in load() if not wanted or f.id in wanted]
+    began = time.monotonic()
+    control(chosen, pytest_command)
+    results = []
+    for falsifier in chosen:
+        result = run_one(falsifier, pytest_command)
+        results.append({**result, "tests": falsifier.tests, "claim": falsifier.claim, "docker": falsifier.docker})
+        print(f"{result['outcome']:>8}  {falsifier.id}  ({result['seconds']} s)  {result['detail']}", flush=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=True
+    )
+    record = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit.stdout.strip(),
+        "scope": "partial" if wanted else "full",
+        "seconds": round(time.monotonic() - began),
+        "results": results,
+    }
+    if not wanted:  # only a full run speaks for the list
+        RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    killed = sum(r["outcome"] == KILLED for r in results)
+    print(f"{killed} of {len(results)} falsifiers killed in {record['seconds']} s")
+    return 0 if killed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
