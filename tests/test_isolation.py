@@ -214,7 +214,6 @@ def test_a_kernel_out_of_memory_restarts_and_the_server_and_bob_carry_on(stack, 
     state = messages[-1]["content"]["execution_state"]
     blocks.assert_in_output(block("isolation-oom-status"), f'"execution_state": "{state}"', exact=True)
     # The same kernel runs again, without the variables of the one that died.
-    kernel.wait_until_ready(alice, kernel_id, 60)
     assert kernel.execute(alice, kernel_id, "print('chunks' in dir())", 60).strip() == "False"
     alice.server("DELETE", f"/kernels/{kernel_id}")
     assert {name: container(docker_client, name).id for name in before} == before, "a container was replaced"

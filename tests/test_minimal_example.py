@@ -105,6 +105,7 @@ def test_the_image_checks_on_the_custom_image_page_pass(stack):
 def test_the_status_commands_show_the_running_hub(stack):
     """The page's "see what happens" commands run and show the hub and the users' image version."""
     output = shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-status"), stack["folder"], stack["env"])
+    output = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", output)  # compose clears each log line with an escape code
     version = versions.pins("minimal")["JUPYTERHUB_VERSION"]
     # The users' image service's own line, prefixed by compose with its name (not the hub's version line).
     assert re.search(rf"^ai-lab-image-1\s+\| AI Lab image ready with jupyterhub {re.escape(version)}$", output, re.M), (

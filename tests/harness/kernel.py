@@ -38,27 +38,21 @@ def messages(socket: websocket.WebSocket, deadline: float):
             yield json.loads(data)
 
 
-def wait_until_ready(user, kernel: str, timeout: float) -> None:
-    """Ask the kernel for its info until it answers, as JupyterLab does after a restart.
+def handshake(socket: websocket.WebSocket, username: str, deadline: float) -> None:
+    """Ask the kernel for its info until it answers, as JupyterLab does on every connection.
 
-    A restarted kernel listens on new ports; a request sent before the server
-    has reconnected to them is lost, and the server reports the kernel's state
-    only once a client has talked to it. A kernel_info_reply proves the
-    channels work again.
+    A new or restarted kernel may not listen yet; a request sent before the
+    server is connected to its channels can be lost. A kernel_info_reply on
+    this connection proves the channels work.
     """
-    socket = channels(user, kernel, timeout)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            request = message_of("kernel_info_request", {}, user.name)
-            socket.send(json.dumps(request))
-            for message in messages(socket, min(deadline, time.monotonic() + 2)):
-                if message.get("parent_header", {}).get("msg_id") == request["header"]["msg_id"]:
-                    if message["msg_type"] == "kernel_info_reply":
-                        return
-    finally:
-        socket.close()
-    raise KernelError(f"{user.name}'s kernel did not answer a kernel_info_request within {timeout:.0f} s.")
+    while time.monotonic() < deadline:
+        request = message_of("kernel_info_request", {}, username)
+        socket.send(json.dumps(request))
+        for message in messages(socket, min(deadline, time.monotonic() + 2)):
+            parent = message.get("parent_header", {}).get("msg_id")
+            if parent == request["header"]["msg_id"] and message["msg_type"] == "kernel_info_reply":
+                return
+    raise KernelError("The kernel did not answer a kernel_info_request in time.")
 
 
 def run_code(user, code: str, timeout: float = 180) -> str:
@@ -112,10 +106,12 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
     the channels (`dead` if it gives up); JupyterLab shows that status.
     """
     socket = channels(user, kernel, timeout)
-    socket.send(json.dumps(execute_request(code, user.name)))
+    deadline = time.monotonic() + timeout
     seen = []
     try:
-        for message in messages(socket, time.monotonic() + timeout):
+        handshake(socket, user.name, deadline)
+        socket.send(json.dumps(execute_request(code, user.name)))
+        for message in messages(socket, deadline):
             seen.append(message)
             if message["msg_type"] == "status" and message["content"]["execution_state"] in ("restarting", "dead"):
                 return seen
@@ -125,20 +121,22 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
 
 
 def execute(user, kernel: str, code: str, timeout: float) -> str:
-    """Send the code to a running kernel and collect its stream output until the reply and the idle status.
+    """Send the code to a running kernel (after the handshake) and collect its output until the reply and idle status.
 
     The reply comes on the shell channel and the output on iopub; the channels
     websocket may deliver the reply first. The kernel's `idle` status for this
     request comes after all of its output, so both are awaited.
     """
     socket = channels(user, kernel, timeout)
+    deadline = time.monotonic() + timeout
     request = execute_request(code, user.name)
     msg_id = request["header"]["msg_id"]
-    socket.send(json.dumps(request))
     output, errors = [], []
     reply, idle = None, False
     try:
-        for message in messages(socket, time.monotonic() + timeout):
+        handshake(socket, user.name, deadline)
+        socket.send(json.dumps(request))
+        for message in messages(socket, deadline):
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]

@@ -45,6 +45,11 @@ def substitutions() -> dict[str, str]:
     for key, value in pins("production").items():  # the production example's extra packages
         values.setdefault(key.lower(), value)
     values["build_python_version"] = platform.python_version()
+    # A link into JupyterHub's source at the pinned version (a substitution cannot sit inside a link target).
+    values["jupyterhub_version_check"] = (
+        "[JupyterHub's version check](https://github.com/jupyterhub/jupyterhub/blob/"
+        f"{values['jupyterhub_version']}/jupyterhub/_version.py)"
+    )
     environment = tested_with().get("environment", {})
     values["tested_engine"] = environment.get("engine") or "(no full test run recorded)"
     values["tested_compose"] = environment.get("compose") or "(no full test run recorded)"
