@@ -28,6 +28,7 @@ class Scenario:
     network: str
     scheme: str = "http"
     prefix: str = "ai-lab-"  # of the users' containers, `<prefix><user>`, and volumes, `<prefix>notebooks-<user>`
+    default_port: int = 8000  # HUB_PORT when a reader sets none
 
 
 @contextlib.contextmanager
@@ -67,7 +68,8 @@ def running_copy(
         change(folder)
         what = (change.__doc__ or "a deliberate breakage").strip().splitlines()[0]
         report.deviation(f"{scenario.page}: {scenario.start}", f"run on a copy changed first ({what})")
-    overrides = {"HUB_PORT": str(port), **({"COMPOSE_PROJECT_NAME": project} if project else {})}
+    overrides = {"HUB_PORT": str(port)} if port != scenario.default_port else {}
+    overrides |= {"COMPOSE_PROJECT_NAME": project} if project else {}
     overrides |= {"AI_LAB_NETWORK": network} if network else {}
     env = {**overrides, **(env or {})}
     network = network or scenario.network

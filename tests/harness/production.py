@@ -28,6 +28,7 @@ SCENARIO = deployment.Scenario(
     "ai-lab-production",
     scheme="https",
     prefix="ai-lab-production-",
+    default_port=443,
 )
 PROJECT = "production"  # compose's default project name, the folder's: the tests set none, as readers do
 PORT = 8443

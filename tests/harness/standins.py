@@ -164,6 +164,13 @@ def ensure(client: docker.DockerClient, ref: str) -> BaseImage:
     _seen[ref] = result
     if result.is_standin:
         announce(f"STAND-IN in use: {ref} ({result.origin}, {result.seconds} s)")
+        from . import report  # (report imports this module)
+
+        report.deviation(
+            f"base image {ref}",
+            "a stand-in, whose base carries this machine's CA bundle and PIP_CERT, REQUESTS_CA_BUNDLE, "
+            "SSL_CERT_FILE and NODE_EXTRA_CA_CERTS, so that pip and npm in builds trust this machine's proxy",
+        )
     return result
 
 
