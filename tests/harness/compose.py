@@ -53,34 +53,28 @@ class Made:
     images: list[str]
     volumes: list[str]
 
-    def left(self, client: docker.DockerClient) -> str:
-        """What of it is still on the engine, one line per kind, or ""."""
+    def found(self, client: docker.DockerClient) -> dict[str, set[str]]:
+        """Its containers, volumes, networks and images still on the engine, by kind."""
         labelled = {"label": f"com.docker.compose.project={self.project}"}
-        found = {
+        named = {"name": [f"^{name}$" for name in self.containers]} if self.containers else None
+        return {
             "containers": {c.name for c in client.containers.list(all=True, filters=labelled)}
-            | {
-                c.name
-                for name in self.containers
-                for c in client.containers.list(all=True, filters={"name": f"^{name}$"})
-            },
+            | ({c.name for c in client.containers.list(all=True, filters=named)} if named else set()),
             "volumes": {v.name for v in client.volumes.list(filters=labelled)}
             | {v.name for v in client.volumes.list() if v.name in self.volumes},
             "networks": {n.name for n in client.networks.list(filters=labelled)}
             | {n.name for n in client.networks.list(names=[self.network]) if n.name == self.network},
             "images": {ref for ref in self.images if _image_exists(client, ref)},
         }
-        return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in found.items() if names)
+
+    def left(self, client: docker.DockerClient) -> str:
+        """What of it is still on the engine, one line per kind, or ""."""
+        return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in self.found(client).items() if names)
 
     def remove(self, client: docker.DockerClient) -> None:
         """Remove all of it, whatever state a failed step left it in."""
-        labelled = {"label": f"com.docker.compose.project={self.project}"}
-        remove_leftovers(
-            client,
-            containers=[*self.containers, *(c.name for c in client.containers.list(all=True, filters=labelled))],
-            volumes=[*self.volumes, *(v.name for v in client.volumes.list(filters=labelled))],
-            networks=[self.network, *(n.name for n in client.networks.list(filters=labelled))],
-            images=self.images,
-        )
+        found = self.found(client)
+        remove_leftovers(client, *(sorted(found[kind]) for kind in ("containers", "volumes", "networks", "images")))
 
 
 def cleaned_up(client: docker.DockerClient, made: Made, cleanup: Callable[[], object]) -> str:
