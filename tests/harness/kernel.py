@@ -38,21 +38,30 @@ def messages(socket: websocket.WebSocket, deadline: float):
             yield json.loads(data)
 
 
-def handshake(socket: websocket.WebSocket, username: str, deadline: float) -> None:
-    """Ask the kernel for its info until it answers, as JupyterLab does on every connection.
+def connected(user, kernel: str, deadline: float) -> websocket.WebSocket:
+    """A channels websocket on which the kernel has answered on both shell and iopub, as JupyterLab waits for.
 
-    A new or restarted kernel may not listen yet; a request sent before the
-    server is connected to its channels can be lost. A kernel_info_reply on
-    this connection proves the channels work.
+    A new or restarted kernel may not listen yet, and a connection made during a
+    restart can stay attached to the old kernel's ports. So each attempt sends a
+    kernel_info_request and waits briefly for its reply (shell) and its `idle`
+    status (iopub); an attempt that lacks either is closed and made anew.
     """
     while time.monotonic() < deadline:
-        request = message_of("kernel_info_request", {}, username)
+        socket = channels(user, kernel, max(1.0, deadline - time.monotonic()))
+        request = message_of("kernel_info_request", {}, user.name)
         socket.send(json.dumps(request))
-        for message in messages(socket, min(deadline, time.monotonic() + 2)):
-            parent = message.get("parent_header", {}).get("msg_id")
-            if parent == request["header"]["msg_id"] and message["msg_type"] == "kernel_info_reply":
-                return
-    raise KernelError("The kernel did not answer a kernel_info_request in time.")
+        seen = set()
+        for message in messages(socket, min(deadline, time.monotonic() + 3)):
+            if message.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+                continue
+            if message["msg_type"] == "kernel_info_reply":
+                seen.add("shell")
+            elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                seen.add("iopub")
+            if seen == {"shell", "iopub"}:
+                return socket
+        socket.close()
+    raise KernelError(f"{user.name}'s kernel did not answer a kernel_info_request on shell and iopub in time.")
 
 
 def run_code(user, code: str, timeout: float = 180) -> str:
@@ -105,11 +114,10 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
     The server announces a kernel that died with the status `restarting` on
     the channels (`dead` if it gives up); JupyterLab shows that status.
     """
-    socket = channels(user, kernel, timeout)
     deadline = time.monotonic() + timeout
+    socket = connected(user, kernel, deadline)
     seen = []
     try:
-        handshake(socket, user.name, deadline)
         socket.send(json.dumps(execute_request(code, user.name)))
         for message in messages(socket, deadline):
             seen.append(message)
@@ -121,20 +129,19 @@ def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[
 
 
 def execute(user, kernel: str, code: str, timeout: float) -> str:
-    """Send the code to a running kernel (after the handshake) and collect its output until the reply and idle status.
+    """Send the code to a running kernel (on a `connected` socket) and collect its output until reply and idle status.
 
     The reply comes on the shell channel and the output on iopub; the channels
     websocket may deliver the reply first. The kernel's `idle` status for this
     request comes after all of its output, so both are awaited.
     """
-    socket = channels(user, kernel, timeout)
     deadline = time.monotonic() + timeout
+    socket = connected(user, kernel, deadline)
     request = execute_request(code, user.name)
     msg_id = request["header"]["msg_id"]
     output, errors = [], []
     reply, idle = None, False
     try:
-        handshake(socket, user.name, deadline)
         socket.send(json.dumps(request))
         for message in messages(socket, deadline):
             if message.get("parent_header", {}).get("msg_id") != msg_id:
