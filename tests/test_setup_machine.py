@@ -15,11 +15,13 @@ from harness import paths, standins
 
 # Commands as a machine has them: name -> script body. `docker info` failing is a CLI without an engine.
 CLI_WITHOUT_ENGINE = {
-    "docker": 'case "$1" in info) exit 1 ;; *) echo "docker: unknown command: docker $1" >&2; exit 1 ;; esac'
+    "docker": 'case "$1" in info) exit 1 ;; *) echo "docker: unknown command: docker $1" >&2; exit 1 ;; esac',
+    "chromium": "exit 127",  # a Chromium that does not run
 }
 ENGINE_WITH_PLUGIN = {
     "docker": 'case "$1" in info) exit 0 ;; compose) echo 2.29.7 ;; *) exit 1 ;; esac',
     "dockerd": "exit 0",
+    "chromium": "echo Chromium 156.0.8078.114",
 }
 ENGINE_WITH_COMPOSE_V1 = {
     "docker": 'case "$1" in info) exit 0 ;; *) echo "docker: unknown command: docker $1" >&2; exit 1 ;; esac',
@@ -46,13 +48,13 @@ CASES = {
     ),
     "a CLI without an engine": (
         CLI_WITHOUT_ENGINE,
-        ["docker.io/trixie", "docker-compose/trixie", "would start the Docker engine"],
+        ["docker.io/trixie", "docker-compose/trixie", "would start the Docker engine", "chromium"],
         ["docker-cli/trixie"],
     ),
     "an engine with the Compose plugin": (
         ENGINE_WITH_PLUGIN,
         ["engine: answers, used as it is"],
-        ["docker.io", "docker-compose", "trixie", "would start"],
+        ["docker.io", "docker-compose", "trixie", "would start", "chromium"],
     ),
     "Compose v1 only": (
         ENGINE_WITH_COMPOSE_V1,
