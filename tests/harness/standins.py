@@ -31,6 +31,7 @@ import time
 
 import docker
 import docker.errors
+from ailab_guide import versions
 
 from . import paths
 
@@ -181,7 +182,7 @@ def inputs_digest(ref: str) -> str | None:
         contract = AI_LAB_CONTRACT.get(version, {})
         files = [
             *sorted((paths.STANDINS / "ai-lab").iterdir()),
-            paths.STANDINS / "ai-lab" / f"requirements-{version}.lock",
+            versions.standin_lock_path(version),
         ]
         extra = [contract.get("python", "")]
     elif name == "quay.io/jupyterhub/jupyterhub":
@@ -288,7 +289,7 @@ def _build(client: docker.DockerClient, context: pathlib.Path, ref: str, buildar
 
 def _build_ai_lab(client: docker.DockerClient, ref: str, version: str) -> None:
     contract = AI_LAB_CONTRACT.get(version)
-    lock = paths.STANDINS / "ai-lab" / f"requirements-{version}.lock"
+    lock = versions.standin_lock_path(version)
     if contract is None or not lock.exists():
         raise RuntimeError(
             f"No stand-in contract for AI Lab {version}; add it to AI_LAB_CONTRACT in {__file__} "
