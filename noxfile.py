@@ -109,7 +109,7 @@ def screenshots(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def falsify(session: nox.Session) -> None:
-    """Apply each falsifier of tests/falsifiers.yaml to a scratch copy and run its tests: each must fail.
+    """Apply each falsifier of tests/falsifiers/ to a scratch copy and run its tests: each must fail.
 
     Not part of `tests` (it runs the Docker modules once per falsifier); `-- --only ID,ID` runs some.
     """

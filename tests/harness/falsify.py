@@ -1,6 +1,10 @@
 """Falsifiers: small edits that make a page's sentence false, and the tests that must then fail.
 
-tests/falsifiers.yaml lists them. `nox -s falsify` first runs every named test on
+tests/falsifiers/<page>.yaml lists those of each page. Each has an `id` (a short
+name), the `claim` (page and sentence), the `file` it edits, either `find` and
+`replace` (the text must occur exactly once) or `append`, the `tests` (pytest node
+ids) that must fail, and `docker` (whether those tests need the engine). The
+claims audit (tests/claims/) names the falsifiers of each claim. `nox -s falsify` first runs every named test on
 an unchanged scratch copy (they must pass), then applies each falsifier to a scratch
 copy of the project (the files git tracks, as they are now), builds the site
 there, runs only the named tests, and records the falsifier as "killed" (the
@@ -30,7 +34,7 @@ import yaml
 
 from . import paths
 
-LIST = paths.ROOT / "tests" / "falsifiers.yaml"
+LISTS = paths.ROOT / "tests" / "falsifiers"
 RESULTS = paths.DOCS / "_static" / "falsify.json"
 KILLED, SURVIVED, BROKEN = "killed", "survived", "broken"
 
@@ -61,8 +65,11 @@ class Falsifier:
         path.write_text(text.replace(self.find, self.replace))
 
 
-def load(path: pathlib.Path = LIST) -> list[Falsifier]:
-    return [Falsifier(**entry) for entry in yaml.safe_load(path.read_text())]
+def load(folder: pathlib.Path = LISTS) -> list[Falsifier]:
+    """Every page's falsifiers, page by page."""
+    return [
+        Falsifier(**entry) for path in sorted(folder.glob("*.yaml")) for entry in yaml.safe_load(path.read_text()) or []
+    ]
 
 
 def copy_project(into: pathlib.Path) -> None:

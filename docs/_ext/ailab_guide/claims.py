@@ -20,6 +20,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
+from . import audit
+
 logger = logging.getLogger(__name__)
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 TESTS = ROOT / "tests"
@@ -98,13 +100,32 @@ def sentence_before(node: claim) -> str:
 
 
 def collect(app: Sphinx, doctree: nodes.document) -> None:
-    """At read time, note each claim of the page with its sentence and test."""
+    """At read time, note each claim of the page with its sentence, test and audit (tests/claims/<page>.yaml)."""
     env = app.env
     claims = getattr(env, "ailab_claims", [])
+    env.note_dependency(str(audit.audit_file(env.docname)))
+    audited = audit.keyed(env.docname)
+    places: dict[str, int] = {}
     for number, node in enumerate(doctree.findall(claim), start=1):
         node["anchor"] = f"claim-{env.docname.replace('/', '-')}-{number}"
+        places[node["test"]] = places.get(node["test"], 0) + 1
+        entry = audited.get((env.docname, node["test"], places[node["test"]]), {})
+        if entry.get("verdict") not in audit.VERDICTS or not entry.get("false_if"):
+            logger.warning(
+                f"the claim proven by {node['test']} has no audited entry in tests/claims/{env.docname}.yaml "
+                "(nox -s claims-audit adds it; then write its false_if and verdict)",
+                location=node,
+            )
         claims.append(
-            {"docname": env.docname, "anchor": node["anchor"], "sentence": sentence_before(node), "test": node["test"]}
+            {
+                "docname": env.docname,
+                "anchor": node["anchor"],
+                "sentence": sentence_before(node),
+                "test": node["test"],
+                "false_if": entry.get("false_if", ""),
+                "verdict": entry.get("verdict", audit.UNAUDITED),
+                "falsifiers": entry.get("falsifiers", []),
+            }
         )
     env.ailab_claims = claims
 
@@ -172,6 +193,13 @@ def claims_by_page(app: Sphinx, docname: str, claims: list[dict]) -> nodes.Node:
             proof = nodes.paragraph(classes=["claims-test"])
             proof += [nodes.Text("Proven by "), nodes.literal(text=entry["test"])]
             item += proof
+            if entry.get("false_if"):
+                false_if = nodes.paragraph(classes=["claims-false-if"])
+                false_if += [nodes.strong(text="False if: "), nodes.Text(entry["false_if"])]
+                if entry.get("falsifiers"):
+                    false_if += nodes.Text(" Falsifier: ")
+                    false_if += [nodes.literal(text=", ".join(entry["falsifiers"]))]
+                item += false_if
             items += item
         result += [heading, items]
     return result
