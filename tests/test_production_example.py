@@ -5,8 +5,8 @@ The page's download of examples/ is started with a throw-away self-signed certif
 admin and a user sign up through the forms, the admin approves the user, who
 logs in over HTTPS (trusting only that certificate), gets an AI Lab and runs
 code. Then the operations of the page run against that user's server: limits,
-a hub restart, a container killed from outside, backup and restore, the
-upgrade commands, and the idle culler. The user's notebook must survive each.
+a hub restart, a container killed from outside, backup and restore, and the
+idle culler (the upgrade has a module of its own, test_production_upgrade.py). The user's notebook must survive each.
 """
 
 from __future__ import annotations
@@ -179,15 +179,6 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
     notebook_is_there(ada)
     owner = ada.run_code(f"import os, pwd; print(pwd.getpwuid(os.stat({NOTEBOOK!r}).st_uid).pw_name)")
     assert owner.strip() == "jupyter", "the restore changed the file's owner"
-
-
-@pytest.mark.step(12)
-def test_the_upgrade_commands_keep_accounts_and_notebooks(stack, ada):
-    run(stack, "production-upgrade")
-    hub.wait_until_up(stack["url"], verify=stack["verify"])
-    assert ada.model()["name"] == USER, "the login did not survive the upgrade"
-    ada.start()  # already running (the hub was recreated, the server kept), or started anew
-    notebook_is_there(ada)
 
 
 @pytest.mark.step(13)

@@ -42,10 +42,13 @@ if os.environ.get("HUB_LOGIN", "native") == "native":
     # JupyterHub 6 removed: every login fails with HTTP 500. Until a release
     # fixes it, its login page gets a timer that does nothing.
     class NoTimer:
-        """Stands in for the statsd client JupyterHub 6 no longer has."""
+        """Stands in for the statsd client JupyterHub 6 no longer has (and counts nothing on JupyterHub 5)."""
 
         def timer(self, name):
             return self
+
+        def incr(self, name, count=1):
+            pass
 
         def start(self):
             return self

@@ -22,6 +22,7 @@ RAN = "ran"
 REPRODUCED = "output reproduced"
 STARTED = "loaded and started"
 VALIDATED = "validated against a schema"
+RAN_ELSEWHERE = "ran with the site's address replaced"
 
 _uses: dict[str, dict[str, set[str]]] = {}  # block id -> use -> test node ids
 

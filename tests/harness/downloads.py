@@ -125,9 +125,11 @@ def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.
     scratch.mkdir(parents=True, exist_ok=True)
     block = blocks.named(page, downloads.block_name(example))  # from the example-download directive
     published = site.from_environment().url
+    use = blocks.RAN
     with contextlib.ExitStack() as stack:
         commands = block.text
         if published and "curl " in commands:
+            use = blocks.RAN_ELSEWHERE
             local = stack.enter_context(site_server.serve(HTML))
             commands = commands.replace(published, local)
             assert commands != block.text, f"{page}'s download block does not fetch from {published}"
@@ -137,7 +139,7 @@ def unpacked_example(page: str, example: str, scratch: pathlib.Path) -> pathlib.
         else:
             shutil.copyfile(archive, scratch / archive.name)
         shell.run_commands(commands, scratch)
-    blocks.note(block, blocks.RAN)
+    blocks.note(block, use)
     fetched = scratch / archive.name
     assert fetched.read_bytes() == archive.read_bytes(), f"{page}'s download block fetched another file"
     fetched.unlink()

@@ -123,11 +123,17 @@ class User:
         response.raise_for_status()
         return response.json()
 
-    def start(self, timeout: float = 600) -> float:
-        """Ask for this user's server and wait until it is ready; return seconds taken."""
+    def start(self, timeout: float = 600, *, running_ok: bool = True) -> float:
+        """Ask for this user's server and wait until it is ready; return seconds taken.
+
+        The hub answers 400 "... is already running" for a server that runs; that
+        counts as started only with `running_ok`. Any other 400 ("is pending stop",
+        say) is an error.
+        """
         began = time.monotonic()
         response = self.api("POST", f"/users/{self.name}/server")
-        if response.status_code not in (201, 202, 400):  # 400: already running
+        already = response.status_code == 400 and "is already running" in response.text
+        if response.status_code not in (201, 202) and not (already and running_ok):
             raise HubError(f"Starting {self.name}'s server: HTTP {response.status_code} {response.text[:500]}")
 
         def ready() -> bool:

@@ -20,20 +20,24 @@ from ailab_guide import versions
 
 from . import blocks, compose, engine, paths, standins
 
-# Strongest first. The first six are "verified": a check that a wrong line turns red ran and passed.
+# Strongest first. The first seven are "verified": a check that a wrong line turns red ran and passed.
 RUN = "run end to end"
 BUILT = "built"
 STARTED = "loaded and started"
 EXECUTED = "executed"
 REPRODUCED = "output reproduced"
 SCHEMA = "validated against a schema"
+RUN_ELSEWHERE = "run with the site's address replaced"  # a download block, served by a local copy of the site
 SYNTAX = "syntax-checked only"
 GENERATED = "generated at build time"
 UNCHECKED = "unchecked with a reason"
 NOT_RUN = "not run"
 FAILED = "failed"
-LEVELS = (RUN, BUILT, STARTED, EXECUTED, REPRODUCED, SCHEMA, SYNTAX, GENERATED, UNCHECKED, NOT_RUN, FAILED)
-VERIFIED = frozenset(LEVELS[:6])
+LEVELS = (
+    *(RUN, BUILT, STARTED, EXECUTED, REPRODUCED, SCHEMA, RUN_ELSEWHERE),
+    *(SYNTAX, GENERATED, UNCHECKED, NOT_RUN, FAILED),
+)
+VERIFIED = frozenset(LEVELS[:7])
 
 # What each check of checks.py proves, as a level.
 CHECK_LEVELS = {
@@ -50,7 +54,13 @@ CHECK_LEVELS = {
     "sh -n": SYNTAX,
     "executed in build": GENERATED,
 }
-USE_LEVELS = {blocks.RAN: RUN, blocks.STARTED: STARTED, blocks.REPRODUCED: REPRODUCED, blocks.VALIDATED: SCHEMA}
+USE_LEVELS = {
+    blocks.RAN: RUN,
+    blocks.STARTED: STARTED,
+    blocks.REPRODUCED: REPRODUCED,
+    blocks.VALIDATED: SCHEMA,
+    blocks.RAN_ELSEWHERE: RUN_ELSEWHERE,
+}
 
 _blocks: dict[str, object] = {}  # block id -> snippets.Block, in page order
 _expected: dict[str, list[str]] = {}  # block id -> the names of the checks that apply to it
@@ -222,6 +232,7 @@ def summary(entries: list[dict]) -> dict:
         "blocks": len(entries),
         "verified": sum(1 for entry in entries if entry["verified"]),
         "levels": levels,
+        "verified_levels": len(VERIFIED),
         "dockerfiles_built": len(_counted.get("dockerfiles_built", ())),
         "configs_loaded": len(_counted.get("configs_loaded", ())),
         "image_overhead_mb": _metrics.get("image_overhead_mb"),

@@ -274,17 +274,17 @@ def deviations(report: dict) -> list[nodes.Node]:
 
 
 def level_table(report: dict) -> list[nodes.Node]:
-    """Blocks per verification level; only the first six levels count as verified."""
+    """Blocks per verification level; only the first `verified_levels` count as verified."""
     summary = report["summary"]
-    levels = summary.get("levels", {})
-    rows = [[name, str(count), "yes" if index < 6 else "no"] for index, (name, count) in enumerate(levels.items())]
+    levels, verified = summary.get("levels", {}), summary.get("verified_levels", 6)
+    rows = [[name, str(count), "yes" if i < verified else "no"] for i, (name, count) in enumerate(levels.items())]
     rows.append(["all blocks", str(summary["blocks"]), f"{summary['verified']} verified"])
     return [table(["Level", "Blocks", "Verified"], rows, [50, 20, 30])]
 
 
 def measures(report: dict) -> list[nodes.Node]:
     summary = report["summary"]
-    skip = {"blocks", "verified", "levels"}
+    skip = {"blocks", "verified", "levels", "verified_levels"}
     rows = [[key.replace("_", " "), str(value)] for key, value in summary.items() if key not in skip]
     result = [table(["Measure", "Value"], rows, [60, 40])]
     bases = report.get("base_images", [])
