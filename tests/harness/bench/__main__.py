@@ -22,6 +22,7 @@ from ..paths import EXAMPLES
 from . import burst
 from .common import (
     BARE_TAG,
+    BURST_REPEATS,
     PINS,
     PREFIX,
     PROBE_RATE,
@@ -119,25 +120,33 @@ def burst_rows(results: dict) -> list[dict]:
     settings = results.get("start_settings")
     if settings and settings.get("adopted"):
         adopted, today = settings["rounds"][settings["adopted"]], settings["today"]
-        last_to_today = round(adopted["distribution"]["last"] / today["distribution"]["last"], 2)
-        where = f"({settings['adopted']}, {adopted['users']} users)"
+        median = burst.median_over_repeats
+        last_to_today = median(adopted, "last") / median(today, "last")
+        runs = adopted.get("repeats", {}).get("runs", 1)
+        where = f"({settings['adopted']}, {adopted['users']} users, median of {runs} run{'s' * (runs > 1)})"
         rows += [
             (
                 "burst_median_to_last",
                 f"Class at once: median / last wait {where}",
-                adopted["median_to_last"],
+                median(adopted, "median_to_last"),
                 ("<=", burst.MEDIAN_TO_LAST),
                 "x",
             ),
             (
                 "burst_last_to_floor",
                 f"Class at once: last wait / CPU floor {where}",
-                adopted["last_to_floor"],
+                median(adopted, "last_to_floor"),
                 ("<=", burst.LAST_TO_FLOOR),
                 "x",
             ),
             ("burst_last_to_today", f"Class at once: last wait / all at once {where}", last_to_today, ("<=", 1), "x"),
-            ("burst_failures", f"Class at once: failed starts {where}", adopted["failures"], ("==", 0), ""),
+            (
+                "burst_failures",
+                f"Class at once: failed starts {where}",
+                adopted.get("repeats", {}).get("failures", adopted["failures"]),
+                ("==", 0),
+                "",
+            ),
         ]
     work = results.get("working")
     if work:
@@ -164,12 +173,12 @@ def target_row(key: str, figure: str, value: float, target: tuple[str, float], u
 
 
 def table(results: dict) -> str:
-    width = max(len(row["figure"]) for row in results["summary"])
+    width = max((len(row["figure"]) for row in results["summary"]), default=len("Figure"))
     lines = [f"{'Figure':<{width}} {'Value':>10}  {'Target':<8} Result", "-" * (width + 30)]
     for row in results["summary"]:
         value = f"{row['value']:g} {row['unit']}".strip()
         lines.append(f"{row['figure']:<{width}} {value:>10}  {row['target']:<8} {'met' if row['met'] else 'MISSED'}")
-    spawn = results["spawn_latency"]["stats"]
+    spawn = results.get("spawn_latency", {}).get("stats", {})  # a part run alone into a new file has only its own
     lines.append("")
     for label, stats in spawn.items():
         lines.append(
@@ -177,13 +186,17 @@ def table(results: dict) -> str:
             f"stdev {stats['stdev']:.2f}  (n={stats['n']}; first start "
             f"{results['spawn_latency']['first_start_seconds'][label]:.2f} s)"
         )
-    images = results["image_overhead"]
-    lines.append(
-        f"Image: recipe +{images['recipe']['mb']} MB (pip check ok: {images['recipe']['pip_check_ok']}), "
-        f"naive +{images['naive']['mb']} MB (pip check ok: {images['naive']['pip_check_ok']}), "
-        f"wheel floor {images['wheel_floor']['mb']} MB"
+    images = results.get("image_overhead")
+    lines += (
+        []
+        if not images
+        else [
+            f"Image: recipe +{images['recipe']['mb']} MB (pip check ok: {images['recipe']['pip_check_ok']}), "
+            f"naive +{images['naive']['mb']} MB (pip check ok: {images['naive']['pip_check_ok']}), "
+            f"wheel floor {images['wheel_floor']['mb']} MB"
+        ]
     )
-    rounds = [("today", r) for r in results["concurrency"]["rounds"]]
+    rounds = [("today", r) for r in results.get("concurrency", {}).get("rounds", [])]
     rounds += list(results.get("start_settings", {}).get("rounds", {}).items())
     for setting, run in rounds:
         spread = run.get("distribution", {})
@@ -199,9 +212,20 @@ def table(results: dict) -> str:
             f"{work['users']} users computing: hub p50 {work['loaded']['median']} s, p95 {work['loaded']['p95']} s; "
             f"idle p50 {work['idle']['median']} s, p95 {work['idle']['p95']} s"
         )
-    site = results["site_build"]
-    lines.append(f"Site build: cold {site['cold']['median']:.1f} s, warm {site['warm']['median']:.1f} s (medians)")
-    lines.append(f"Bench took {results['bench_seconds'] / 60:.1f} min")
+    for setting, run in results.get("start_settings", {}).get("rounds", {}).items():
+        repeats = run.get("repeats", {})
+        if repeats.get("runs", 1) > 1:
+            last, ratio = repeats["last"], repeats["last_to_floor"]
+            lines.append(
+                f"{setting} over {repeats['runs']} runs: last user median {last['median']:.1f} s "
+                f"(range {last['min']:.1f} to {last['max']:.1f}), last / floor median {ratio['median']:.4f} "
+                f"(range {ratio['min']:.4f} to {ratio['max']:.4f}); verdict {run['verdict']}"
+            )
+    site = results.get("site_build")
+    if site:
+        lines.append(f"Site build: cold {site['cold']['median']:.1f} s, warm {site['warm']['median']:.1f} s (medians)")
+    if "bench_seconds" in results:
+        lines.append(f"Bench took {results['bench_seconds'] / 60:.1f} min")
     return "\n".join(lines)
 
 
@@ -281,6 +305,7 @@ def production_queue() -> str:
 def run(client: docker.DockerClient, results: dict, only: set[str], quick: bool, timer: Sections) -> None:
     """Run the chosen parts in an order that lets them share one hub and one set of images."""
     spawns, rounds, repeats = (2, (3,), 1) if quick else (SPAWNS, ROUNDS, SITE_REPEATS)
+    burst_repeats = 1 if quick else BURST_REPEATS
     settings = START_SETTINGS[:1] if quick else START_SETTINGS
     work = (3, 5) if quick else (WORKING_USERS, WORKING_CELL_SECONDS)
     began = time.monotonic()
@@ -315,7 +340,7 @@ def run(client: docker.DockerClient, results: dict, only: set[str], quick: bool,
             began = time.monotonic()
             results["spawn_timeline"] = spawn_timeline(client, secret, 1 if quick else 3)
             timer.done("timeline", began)
-        plan = {"rounds": rounds, "settings": settings, "work": work}
+        plan = {"rounds": rounds, "settings": settings, "work": work, "repeats": burst_repeats}
         many_users(client, hub, secret, results, only=only, plan=plan, timer=timer)
 
 
@@ -328,6 +353,19 @@ def adopted_below_largest(hub: BenchHub, queued: dict, counts, round_of, timer) 
     for count in counts:
         queued["rounds"].append(round_of(count))
         timer.save()
+
+
+def summarise_settings(into: dict, runs: dict[str, list[dict]], adopted: str) -> None:
+    """Each setting's median run with its range over the repeats, and the verdict from the medians."""
+    today = burst.over_repeats(runs["today"])
+    tried = {name: burst.over_repeats(done, today) for name, done in runs.items() if name != "today" and done}
+    into.update(
+        today=today,
+        rounds=tried,
+        runs=runs,
+        adopted=adopted if adopted in tried else None,
+        met=[name for name, r in tried.items() if r["verdict"]["met"]],
+    )
 
 
 def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[str], plan: dict, timer) -> None:
@@ -361,25 +399,27 @@ def many_users(client, hub: BenchHub, secret: str, results: dict, *, only: set[s
     if "working" in only and work_users not in rounds:
         results["working"] = burst.burst_round(client, secret, users.take(work_users), load)["working"]
         timer.done("working", began)
-    largest, adopted, tried = today[-1], production_queue(), {}
-    results["start_settings"] = {"users": largest["users"], "today": largest, "rounds": tried, "adopted": None}
+    largest, adopted = today[-1], production_queue()
+    # The settings the verdict chooses between run `repeats` times at the largest size, interleaved so
+    # that a slow spell of the machine falls on all of them; the others once.
+    repeated = ["today", *(s for s in settings if s.startswith("queue-"))]
+    runs: dict[str, list[dict]] = {"today": [largest]} | {setting: [] for setting in settings}
+    results["start_settings"] = {"users": largest["users"], "repeats": plan["repeats"], "repeated": repeated}
     queued = results["concurrency"]["adopted"] = {"setting": adopted, "rounds": []}
     floored = lambda count: burst.with_floor(burst.burst_round(client, secret, users.take(count)), per_start, cores)  # noqa: E731
     adopted_below_largest(hub, queued, rounds[:-1], floored, timer)
-    for setting in sorted(settings, key=lambda s: s != adopted):  # the production example's setting first
+    below = list(queued["rounds"])
+    order = sorted(settings, key=lambda s: s != adopted)  # the production example's setting first
+    for setting in order + [s for _ in range(plan["repeats"] - 1) for s in repeated]:
         hub.use(setting)
         try:
-            round_ = burst.burst_round(client, secret, users.take(largest["users"]))
+            runs[setting].append(floored(largest["users"]))
         except Exception as exc:  # one broken setting must not cost the others' figures
             log(f"{setting}: {exc!r}")
             results.setdefault("start_setting_errors", {})[setting] = repr(exc)[:500]
             continue
-        tried[setting] = burst.with_floor(round_, per_start, cores)
-        tried[setting]["verdict"] = burst.verdict(largest, tried[setting])
-        if setting == adopted:
-            queued["rounds"].append(tried[setting])
-        results["start_settings"]["adopted"] = adopted if adopted in tried else None
-        results["start_settings"]["met"] = [name for name, r in tried.items() if r["verdict"]["met"]]
+        summarise_settings(results["start_settings"], runs, adopted)
+        queued["rounds"] = [*below, results["start_settings"]["rounds"][adopted]] if runs[adopted] else below
         timer.save()
     hub.use("today")
     log(f"start settings meeting every target: {results['start_settings'].get('met') or 'none'}")

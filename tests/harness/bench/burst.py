@@ -147,14 +147,54 @@ def burst_round(
 
 
 def with_floor(result: dict, cpu_per_start: float, cores: int) -> dict:
-    """Add the CPU floor of the round and its ratios."""
+    """Add the CPU floor of the round and its ratios, unrounded: a verdict must not round its way to "met"."""
     floor = result["users"] * cpu_per_start / cores
     spread = result["distribution"]
     result["cpu_floor_seconds"] = round(floor, 2)
     if spread.get("n"):
-        result["median_to_last"] = round(spread["median"] / spread["last"], 2)
-        result["last_to_floor"] = round(spread["last"] / floor, 2)
+        result["median_to_last"] = spread["median"] / spread["last"]
+        result["last_to_floor"] = spread["last"] / floor
     return result
+
+
+RATIOS = ("median_to_last", "last_to_floor")
+
+
+def median_over_repeats(run: dict, name: str) -> float:
+    """A figure of a setting (`last`, or a ratio): the median over its repeats, or its one run's value."""
+    repeated = run.get("repeats", {}).get(name)
+    if repeated:
+        return repeated["median"]
+    return run["distribution"]["last"] if name == "last" else run[name]
+
+
+def over_repeats(runs: list[dict], today: dict | None = None) -> dict:
+    """The runs of one setting at one size: the median run stands for it, with the range of every compared figure.
+
+    The median run is the one whose last user's wait is the median of the runs'
+    (the middle one of three). Its `repeats` holds each figure's median, min
+    and max over the runs and, with `today` (today's repeats, in the same form),
+    a verdict from the medians, and in how many runs each target was met.
+    """
+    ordered = sorted(runs, key=lambda r: r["distribution"].get("last", 1e9))
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    figures = {"last": [r["distribution"].get("last", 1e9) for r in runs]} | {
+        ratio: [r.get(ratio, 99.0) for r in runs] for ratio in RATIOS
+    }
+    chosen["repeats"] = {
+        "runs": len(runs),
+        **{
+            name: {"median": statistics.median(values), "min": min(values), "max": max(values), "each": values}
+            for name, values in figures.items()
+        },
+        "failures": sum(r["failures"] for r in runs),
+    }
+    if today is not None:
+        chosen["verdict"] = verdict(today, chosen)
+        chosen["verdict"]["met_in_runs"] = {
+            name: sum(verdict(today, run)["checks"][name] for run in runs) for name in chosen["verdict"]["checks"]
+        }
+    return chosen
 
 
 class Users:
@@ -170,11 +210,21 @@ class Users:
 
 
 def verdict(today: dict, setting: dict) -> dict:
-    """Whether a setting meets issue 14's targets against today's setting in the same run."""
+    """Whether a setting meets issue 14's targets against today's setting in the same run, on unrounded values.
+
+    Given the median runs of repeats, it compares the medians over the runs; given single runs, those runs.
+    """
+
+    def figure(run: dict, name: str, missing: float) -> float:
+        try:
+            return median_over_repeats(run, name)
+        except KeyError:
+            return missing
+
     checks = {
-        "median_to_last": setting.get("median_to_last", 1) <= MEDIAN_TO_LAST,
-        "last_to_floor": setting.get("last_to_floor", 99) <= LAST_TO_FLOOR,
-        "last_not_later_than_today": setting["distribution"].get("last", 1e9) <= today["distribution"].get("last", 0),
-        "no_failures": setting["failures"] == 0,
+        "median_to_last": figure(setting, "median_to_last", 1) <= MEDIAN_TO_LAST,
+        "last_to_floor": figure(setting, "last_to_floor", 99) <= LAST_TO_FLOOR,
+        "last_not_later_than_today": figure(setting, "last", 1e9) <= figure(today, "last", 0),
+        "no_failures": setting.get("repeats", {}).get("failures", setting["failures"]) == 0,
     }
     return {"checks": checks, "met": all(checks.values())}
