@@ -123,6 +123,13 @@ def falsify(session: nox.Session) -> None:
     session.run("python", "-m", "harness.falsify", *session.posargs, env=env)
 
 
+@nox.session(name="claims-audit", python=PYTHON)
+def claims_audit(session: nox.Session) -> None:
+    """Refresh tests/claims/ from the pages (lines, sentences, new and removed marks) and list what awaits an audit."""
+    install(session)
+    session.run("python", "-m", "ailab_guide.audit", "--update", *session.posargs, env={"PYTHONPATH": "docs/_ext"})
+
+
 @nox.session(name="standin-lock", python=PYTHON)
 def standin_lock(session: nox.Session) -> None:
     """Resolve the AI Lab stand-in's packages as PyPI stood on its release day (`-- VERSION`; default: .env's)."""

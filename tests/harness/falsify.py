@@ -13,7 +13,8 @@ not hold the sentence; a defect to fix) or "broken" (the edit no longer
 applies, or pytest could not run). The results go to
 docs/_static/falsify.json, which the testing page shows.
 
-Run: python -m harness.falsify [--only ID,ID] (from nox, with the tests' packages).
+Run: python -m harness.falsify [--only ID,ID] [--kind docker|free] [--record] (from nox, with the
+tests' packages). A full run replaces the record; a partial one with --record updates its falsifiers.
 """
 
 from __future__ import annotations
@@ -138,34 +139,61 @@ def run_one(falsifier: Falsifier, pytest_command: list[str]) -> dict:
     return {"id": falsifier.id, "outcome": outcome, "detail": detail, "seconds": round(time.monotonic() - began)}
 
 
+def revision() -> str:
+    """The commit the scratch copies were made from, marked `-dirty` when tracked files differ from it."""
+    git = lambda *args: subprocess.run(  # noqa: E731
+        ["git", *args], cwd=paths.ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + (
+        "-dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
+    )
+
+
+def merged(earlier: dict, run: dict, results: list[dict], falsifiers: list[Falsifier]) -> dict:
+    """The record after a run: each falsifier's latest result (with its run's date and commit), in list order.
+
+    A falsifier no longer listed is dropped; one not yet run has no result, and the testing page says how many.
+    """
+    latest = {r["id"]: r for r in earlier.get("results", [])} | {r["id"]: r for r in results}
+    listed = [latest[f.id] for f in falsifiers if f.id in latest]
+    return {"runs": [*earlier.get("runs", []), run][-20:], "listed": len(falsifiers), "results": listed}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--only", default="", help="comma-separated falsifier ids")
+    parser.add_argument("--kind", choices=("all", "docker", "free"), default="all", help="free: without Docker")
+    parser.add_argument("--record", action="store_true", help="merge a partial run into docs/_static/falsify.json")
     args = parser.parse_args()
     pytest_command = json.loads(os.environ["FALSIFY_PYTEST"])
     wanted = set(filter(None, args.only.split(",")))
-    chosen = [f for f in load() if not wanted or f.id in wanted]
+    every = load()
+    chosen = [
+        f for f in every
+        if (not wanted or f.id in wanted) and args.kind in ("all", "docker" if f.docker else "free")
+    ]  # fmt: skip
     began = time.monotonic()
     control(chosen, pytest_command)
-    results = []
+    results, commit = [], revision()
     for falsifier in chosen:
         result = run_one(falsifier, pytest_command)
-        results.append({**result, "tests": falsifier.tests, "claim": falsifier.claim, "docker": falsifier.docker})
+        when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        results.append(
+            {**result, "tests": falsifier.tests, "claim": falsifier.claim, "docker": falsifier.docker}
+            | {"date": when, "commit": commit}
+        )
         print(f"{result['outcome']:>8}  {falsifier.id}  ({result['seconds']} s)  {result['detail']}", flush=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True, check=True
-    )
-    record = {
+    run = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit.stdout.strip(),
-        "scope": "partial" if wanted else "full",
+        "commit": commit,
+        "scope": "full" if len(chosen) == len(every) else f"{len(chosen)} of {len(every)}",
         "seconds": round(time.monotonic() - began),
-        "results": results,
     }
-    if not wanted:  # only a full run speaks for the list
-        RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    if run["scope"] == "full" or args.record:
+        earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() and run["scope"] != "full" else {}
+        RESULTS.write_text(json.dumps(merged(earlier, run, results, every), indent=2) + "\n")
     killed = sum(r["outcome"] == KILLED for r in results)
-    print(f"{killed} of {len(results)} falsifiers killed in {record['seconds']} s")
+    print(f"{killed} of {len(results)} falsifiers killed in {run['seconds']} s")
     return 0 if killed == len(results) else 1
 
 

@@ -158,20 +158,25 @@ FALSIFY = pathlib.Path(__file__).resolve().parents[2] / "_static" / "falsify.jso
 
 
 class FalsifySummary(SphinxDirective):
-    """The last full `nox -s falsify` run: how many falsifiers its tests killed, and any that survived."""
+    """The falsifiers' latest results (`nox -s falsify`): how many their tests killed, when, at which commits."""
 
     def run(self) -> list[nodes.Node]:
         if not FALSIFY.exists():
-            return [nodes.paragraph(text="No full falsify run has been recorded yet (nox -s falsify writes it).")]
+            return [nodes.paragraph(text="No falsify run has been recorded yet (nox -s falsify writes it).")]
         self.env.note_dependency(str(FALSIFY))
         record = json.loads(FALSIFY.read_text())
-        results = record["results"]
+        results, runs = record["results"], record["runs"]
         killed = [r for r in results if r["outcome"] == "killed"]
-        docker = sum(1 for r in results if r.get("docker"))
+        docker = sum(1 for r in killed if r.get("docker"))
+        dates = sorted(r["date"] for r in results)
+        commits = ", ".join(dict.fromkeys(r["commit"] for r in results))
         text = (
-            f"Last full run: {len(killed)} of {len(results)} falsifiers killed ({docker} of them need Docker), "
-            f"{record['date']} at commit {record['commit']}, in {record['seconds'] / 60:.0f} minutes."
+            f"Latest results: {len(killed)} of {len(results)} falsifiers killed ({docker} of the killed need Docker), "
+            f"run between {dates[0]} and {dates[-1]} at commit {commits}; "
+            f"the runs took {sum(run['seconds'] for run in runs if run['date'] >= dates[0]) / 60:.0f} minutes."
         )
+        if record["listed"] > len(results):
+            text += f" {record['listed'] - len(results)} newer falsifiers have not run yet."
         result: list[nodes.Node] = [nodes.paragraph(text=text)]
         rows = [[nodes.literal(text=r["id"]), r["claim"], r["outcome"]] for r in results]
         result.append(table(["Falsifier", "The sentence it makes false", "Outcome"], rows, [25, 60, 15]))

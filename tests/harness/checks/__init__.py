@@ -77,7 +77,7 @@ CHECKS: dict[str, list[Check]] = {
         Check("docker build", True, dockerfiles.docker_build),
     ],
     "hub-config": [
-        Check("config traits", False, configs.config_keys),
+        Check("config traits", False, configs.config_keys, configs.runs_by_default),
         # Only the minimal hub starts alone; the production (TLS, secrets) and swarm hubs start in
         # their end-to-end tests, which find the page's file in the running hub (blocks.assert_is_running_file).
         Check("hub starts", True, configs.hub_starts_once, lambda block: block.example == "minimal"),

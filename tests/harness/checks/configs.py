@@ -6,7 +6,11 @@ ailab_guide.hubconfig, so the page and the tests judge a config alike.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import pathlib
+import sys
 import uuid
 
 import docker
@@ -25,6 +29,60 @@ def load_config(block: Block):
     if block.source_path:
         return hubconfig.load(block.source_path, env), block.source
     return hubconfig.load_fragment(block.text, env), "a fragment typed into the page"
+
+
+def lines_run(path: pathlib.Path, env: dict[str, str]) -> frozenset[int]:
+    """The lines of a config file that loading it with `env` executed: a branch not taken has none."""
+    target, seen = os.path.realpath(path), set()
+
+    def local(frame, event, arg):
+        if event == "line":
+            seen.add(frame.f_lineno)
+        return local
+
+    def calls(frame, event, arg):
+        return local if os.path.realpath(frame.f_code.co_filename) == target else None
+
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        hubconfig.load(path, env)
+    finally:
+        sys.settrace(previous)
+    return frozenset(seen)
+
+
+def fragment_lines(block: Block) -> frozenset[int]:
+    """The code lines of the file that a block showing part of it shows; empty for a whole file or typed text."""
+    if not block.source_path:
+        return frozenset()
+    text = block.source_path.read_text()
+    if block.text.split() == text.split():
+        return frozenset()
+    lines = [line.strip() for line in text.splitlines()]
+    shown = [line.strip() for line in block.text.strip("\n").splitlines()]
+    for start in range(len(lines) - len(shown) + 1):
+        if lines[start : start + len(shown)] == shown:
+            return frozenset(start + 1 + i for i, line in enumerate(shown) if line and not line.startswith("#"))
+    raise CheckFailed(f"{block.id}: the lines it shows are not in {block.source}")
+
+
+@functools.cache
+def _runs_by_default(block: Block) -> bool:
+    shown = fragment_lines(block)
+    if not shown:
+        return True
+    return bool(shown & lines_run(block.source_path, hubconfig.compose_environment(block.example or "minimal")))
+
+
+def runs_by_default(block: Block) -> bool:
+    """Whether loading the file with the example's own settings runs the part a block shows.
+
+    A part inside a branch the default settings skip (the production example's
+    OpenID Connect login) is not proven by that load: its test loads the file
+    with settings that take the branch and credits the block (harness.blocks.note).
+    """
+    return _runs_by_default(block)
 
 
 def check_config(config) -> str:

@@ -1,0 +1,65 @@
+"""The claims audit (tests/claims/) agrees with the pages, and its checks catch what they are for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ailab_guide import audit, claims
+from harness import falsify, paths
+
+
+def test_every_claim_has_an_audited_entry() -> None:
+    """Every mark: an entry with its line and sentence as the page has them, what would make it false, a verdict."""
+    assert audit.problems({f.id for f in falsify.load()}) == []
+
+
+def docker_free_tests() -> set[str]:
+    """The test ids that run without the engine, as pytest collects them (`-m "not docker"`)."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", "tests/pytest.ini", "--rootdir", ".", "--collect-only", "-q",
+         "-m", "not docker", "-p", "no:cacheprovider"],
+        cwd=paths.ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return {line.split("[", 1)[0] for line in listed.splitlines() if "::" in line}
+
+
+def test_every_docker_free_claim_has_a_falsifier_that_runs_its_test() -> None:
+    """A claim whose test needs no engine is cheap to falsify: each has a falsifier naming that test."""
+    free = docker_free_tests()
+    by_id = {f.id: f for f in falsify.load()}
+    missing = []
+    for page in audit.pages():
+        for entry in audit.entries(page.stem):
+            if entry["test"] not in free:
+                continue
+            named = [by_id[name] for name in entry.get("falsifiers", []) if name in by_id]
+            if not any(entry["test"] in f.tests or entry["test"].split("::")[0] in f.tests for f in named):
+                missing.append(f"docs/{page.name}:{entry['line']} ({entry['test']})")
+    assert not missing, "Docker-free claims without a falsifier that runs their test:\n" + "\n".join(missing)
+
+
+def test_a_changed_sentence_or_a_new_mark_is_caught(tmp_path, monkeypatch) -> None:
+    docs, audits = tmp_path / "docs", tmp_path / "claims"
+    docs.mkdir()
+    page = docs / "page.md"
+    page.write_text("# Page\n\nThe hub starts. {proven}`test_a`\n")
+    monkeypatch.setattr(audit, "DOCS", docs)
+    monkeypatch.setattr(audit, "AUDIT", audits)
+    resolve = lambda name: f"tests/test_x.py::{name}"  # noqa: E731
+    assert audit.update(resolve) == 1, "a new mark awaits its audit"
+    assert any("verdict 'unaudited'" in p for p in audit.problems(set(), resolve))
+    entries = audit.entries("page")
+    entries[0].update(false_if="the hub does not start", verdict="sound")
+    audit.audit_file("page").write_text(audit.dump(entries))
+    assert audit.problems(set(), resolve) == []
+    page.write_text("# Page\n\nThe hub starts quickly. {proven}`test_a`\nIt stops. {proven}`test_b`\n")
+    found = audit.problems(set(), resolve)
+    assert any("sentence changed" in p for p in found) and any("test_b has no entry" in p for p in found), found
+    audit.update(resolve)
+    assert audit.entries("page")[0]["verdict"] == audit.UNAUDITED, "a changed sentence is audited again"
+
+
+def test_the_audit_and_the_build_resolve_test_names_alike() -> None:
+    name = "test_every_claim_has_an_audited_entry"
+    assert audit.default_resolve(name) == claims.resolve(name, claims.test_functions())[0]
