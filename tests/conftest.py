@@ -51,6 +51,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 _engine_before: engine.Inventory | None = None
+_used_engine = False
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -63,8 +64,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if unproven:
         standins.announce("The report finds blocks this full run did not prove:\n" + "\n".join(unproven))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if _engine_before is not None:
-        examples.remove_untagged_builds(engine.connect())
+    if _engine_before is None or not _used_engine:
+        return  # a session without Docker tests leaves the engine alone, and another session's work is not its own
+    examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()
     left = now - _engine_before if now is not None and _engine_before is not None else None
     if left:  # the base images the session pulled or built as stand-ins are a cache, meant to stay
@@ -76,6 +78,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client():
+    global _used_engine  # noqa: PLW0603 (the session-end check looks at the engine only if a test used it)
+    _used_engine = True
     try:
         return engine.connect()
     except engine.EngineUnavailable as exc:

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import ssl
 import subprocess
 import time
 
 import docker.errors
 import pytest
-from harness import blocks, browser, hub, page_python, production, shell, standins
+from harness import blocks, browser, hub, kernel, page_python, paths, production, shell, standins
 
 PAGE = "administration.md"
 TROUBLE = "troubleshooting.md"
 ADA, GRACE, CRASHES = "ada", "grace", "crashes"
 PASSWORD = "a-long-test-passphrase-for-"
-SCOPES = "admin:users servers"
+# The permissions the page asks for on /hub/token, as its list shows them ("**Permissions**: `...`").
+SCOPES = re.search(r"\*\*Permissions\*\*: `([^`]+)`", (paths.DOCS / PAGE).read_text()).group(1)
 
 CRASHING_SERVER = """
 # Test only: one user's server exits at once, as a broken user image's would.
@@ -142,7 +144,7 @@ def login_error(stack, name: str, password: str) -> str:
 
 
 @pytest.mark.step(1)
-def test_the_token_has_only_the_scopes_the_page_asks_for(stack, admin, in_browser):
+def test_the_token_has_only_the_scopes_the_page_asks_for(stack, admin, ada, in_browser):
     listed = admin.api("GET", f"/users/{production.admin_name()}/tokens").json()["api_tokens"]
     mine = [token for token in listed if token["note"] == "admin script"]
     assert len(mine) == 1, listed
@@ -150,22 +152,40 @@ def test_the_token_has_only_the_scopes_the_page_asks_for(stack, admin, in_browse
     assert set(SCOPES.split()) <= scopes, scopes
     assert not scopes & {"tokens", "read:tokens", "admin:groups", "groups", "shutdown", "admin:servers"}, scopes
     headers = {"Authorization": f"token {in_browser['token']}"}
+
+    def call(method: str, path: str) -> int:
+        response = admin.session.request(method, f"{stack['url']}/hub/api{path}", headers=headers, timeout=60)
+        return response.status_code
+
+    # What the two scopes allow: create, list and remove users; start and stop servers (the hub checks the
+    # scope first, then answers 400 for a server already running and 204 for one that is not).
+    assert call("POST", "/users/scope-check") == 201, "the token may not create a user"
+    assert call("GET", "/users") == 200, "the token may not list users"
+    assert call("DELETE", "/users/scope-check") == 204, "the token may not remove a user"
+    assert call("POST", f"/users/{ADA}/server") == 400, "the token may not start a server"
+    assert call("DELETE", f"/users/{production.admin_name()}/server") == 204, "the token may not stop a server"
+    # And nothing more.
     for method, path in (
-        ("GET", f"/users/{production.admin_name()}/tokens"),  # other tokens
+        ("GET", f"/users/{production.admin_name()}/tokens"),  # its owner's tokens
+        ("GET", f"/users/{ADA}/tokens"),  # other users' tokens
         ("POST", "/groups/staff"),  # groups
         ("POST", "/shutdown"),  # the hub itself
     ):
-        response = admin.session.request(method, f"{stack['url']}/hub/api{path}", headers=headers, timeout=30)
-        assert response.status_code == 403, f"the token may {method} {path}: HTTP {response.status_code}"
+        status = call(method, path)
+        assert status == 403, f"the token may {method} {path}: HTTP {status}"
 
 
 @pytest.mark.step(2)
-def test_the_admin_panel_lists_the_users_in_a_browser(stack, ada, in_browser):
+def test_the_admin_panel_lists_the_users_in_a_browser(stack, admin, ada, in_browser):
     panel = in_browser["panel"]
     for text in (production.admin_name(), ADA, "Last Activity", "Stop All", "Add Users", "Edit User"):
         assert text in panel, f"the admin panel lacks {text!r}:\n{panel[:2000]}"
     response = ada.session.get(f"{stack['url']}/hub/admin", timeout=30)
     assert response.status_code == 403, f"{ADA} opened the admin panel: HTTP {response.status_code}"
+    # The menu bar of the hub's pages links the panel as "Admin", for admins only.
+    link = re.compile(r'href="/hub/admin"[^>]*>\s*Admin\s*</a>')
+    assert link.search(admin.session.get(f"{stack['url']}/hub/home", timeout=30).text), "no Admin link for the admin"
+    assert not link.search(ada.session.get(f"{stack['url']}/hub/home", timeout=30).text), f"{ADA} sees an Admin link"
 
 
 @pytest.mark.step(3)
@@ -177,6 +197,8 @@ def test_the_pages_python_adds_a_user(eval_example, run_block):
 
 @pytest.mark.step(4)
 def test_a_user_the_api_adds_signs_up_and_waits_for_approval(stack, admin):
+    """After step 3: the page's script added grace to the hub, without a password."""
+    assert admin.api("GET", f"/users/{GRACE}").status_code == 200, "the hub does not know grace"
     assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
     grace = production.person(stack, GRACE)
     blocks.assert_in_output(
@@ -188,10 +210,42 @@ def test_a_user_the_api_adds_signs_up_and_waits_for_approval(stack, admin):
     grace.login(PASSWORD + GRACE)
 
 
+def watched(session, path: str) -> list[bool | None]:
+    """Record, for each GET of `path` by the page's session, whether the user's server was ready (None: no server)."""
+    seen: list[bool | None] = []
+    original = session.get
+
+    def get(url, *args, **kwargs):
+        response = original(url, *args, **kwargs)
+        if url.endswith(path):
+            server = response.json()["servers"].get("")
+            seen.append(None if server is None else bool(server.get("ready")))
+        return response
+
+    session.get = get
+    return seen
+
+
 @pytest.mark.step(5)
-def test_the_pages_python_runs_against_the_hub_as_shown(run_block):
-    for name in ("admin-list-users", "admin-start-stop", "admin-stop-all"):
-        run_block(name)
+def test_the_pages_python_runs_against_the_hub_as_shown(ada, script, run_block):
+    """After step 3 (the script's set-up, grace added). ada's server runs, with a kernel that holds a value."""
+    held = ada.server("POST", "/kernels", json={"name": "python3"})
+    held.raise_for_status()
+    kernel_id = held.json()["id"]
+    kernel.execute(ada, kernel_id, "answer = 42\nopen('saved.txt', 'w').write('saved before the stop')", 180)
+    run_block("admin-list-users")
+    seen = watched(script["session"], f"/users/{GRACE}")
+    try:
+        run_block("admin-start-stop")
+    finally:
+        del script["session"].get  # the session's own method again
+    assert True in seen, f"the script went on before grace's server was ready: {seen}"
+    assert seen[-1] is None, f"the script went on before grace's server was gone: {seen}"
+    run_block("admin-stop-all")
+    ada.start()  # after the maintenance
+    running = {entry["id"] for entry in ada.server("GET", "/kernels").json()}
+    assert kernel_id not in running, "ada's kernel outlived the stop"
+    assert ada.run_code("print(open('saved.txt').read())").strip() == "saved before the stop"
 
 
 @pytest.mark.step(6)
@@ -237,7 +291,10 @@ def test_curl_does_not_trust_a_self_signed_certificate_as_quoted(stack):
 
 @pytest.mark.step(9)
 def test_five_wrong_passwords_lock_an_account_as_quoted(stack, ada):
-    """The sixth login fails even with the right password; ada's running session is not touched."""
+    """Four wrong passwords lock nothing; after five the right one fails too; ada's running session is not touched."""
+    for _ in range(4):
+        assert production.person(stack, ADA).login_error("not-her-password") == "Invalid username or password."
+    production.person(stack, ADA).login(PASSWORD + ADA)  # not locked yet; the login starts the count again
     locked = production.person(stack, ADA)
     for _ in range(5):
         assert locked.login_error("not-her-password") == "Invalid username or password."
@@ -322,6 +379,17 @@ def test_the_pages_python_runs_on_python_3_9(script_env, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    # Every block of the page, as one script, is Python 3.9 syntax (the others change the hub: compiled, not run).
+    whole = page_python.as_one_script(PAGE).source
+    compiled = subprocess.run(
+        [venv / "bin/python", "-c", "import sys; compile(sys.stdin.read(), 'administration.md', 'exec')"],
+        input=whole,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert compiled.returncode == 0, compiled.stderr
     version = subprocess.run([venv / "bin/python", "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith(f"Python {OLDEST_PYTHON}."), version
     assert f"{ADA} server running:" in done.stdout, done.stdout

@@ -13,8 +13,10 @@ from harness import engine, examples, paths, standins
 def test_a_missing_jupyterhub_version_stops_the_build(docker_client):
     """`test -n` stops the build before pip runs, instead of installing whatever `jupyterhub==` finds."""
     pins = {**versions.pins("minimal"), "JUPYTERHUB_VERSION": ""}
-    with pytest.raises(examples.BuildFailed, match=r"test -n"):
+    with pytest.raises(examples.BuildFailed, match=r"test -n") as failed:
         examples.build(docker_client, "minimal", "Dockerfile.ai-lab", buildargs=pins)
+    # The message quotes the whole RUN step; that pip printed nothing shows that `test -n` stopped it.
+    assert "ERROR:" not in str(failed.value), f"pip ran, so `test -n` did not stop the build:\n{failed.value}"
 
 
 UPSTREAM_DRAFT_JUPYTERHUB = "5.2.1"  # what upstream's JupyterHub draft pins, an older release than the hub's

@@ -95,6 +95,8 @@ def test_dockerfile_syntax_error_fails_the_build(tmp_path, docker_client) -> Non
 
 def test_typed_dockerfile_fragment_fails() -> None:
     block = Block(page="negative.md", line=3, language="dockerfile", text="FROM debian:12\n")
+    # The check is one of those every Dockerfile block of a page gets (test_docs_snippets.py runs them).
+    assert "whole file" in [check.name for check in checks.static_checks(block)], "Dockerfile blocks skip the check"
     with pytest.raises(checks.CheckFailed, match="must include whole files"):
         checks.dockerfiles.whole_file(block)
 

@@ -10,8 +10,9 @@ build the documented Dockerfiles and start the hub from the documented config.
 from __future__ import annotations
 
 import pytest
+import yaml
 from ailab_guide import versions
-from harness import blocks, checks, report, snippets
+from harness import blocks, checks, paths, report, snippets
 
 try:
     BLOCKS, MISSING = list(blocks.every()), ""
@@ -84,7 +85,14 @@ def test_ai_lab_image_is_ready_for_the_hub(docker_client) -> None:
 
 @pytest.mark.usefixtures("base_images")
 def test_hub_and_ai_lab_run_the_same_jupyterhub(docker_client) -> None:
-    """Hub and single-user server must be the same JupyterHub release (both read from built images)."""
+    """Hub and single-user server must be the same JupyterHub release (both read from built images).
+
+    Compose builds both from the one JUPYTERHUB_VERSION of .env: the compose file passes that variable to each.
+    """
+    compose = yaml.safe_load((paths.MINIMAL / "docker-compose.yml").read_text())["services"]
+    for service in ("hub", "ai-lab-image"):
+        given = compose[service]["build"]["args"]["JUPYTERHUB_VERSION"]
+        assert given == "${JUPYTERHUB_VERSION}", f"compose builds {service} with JUPYTERHUB_VERSION {given}"
     hub_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.hub")
     ai_lab_image = checks.dockerfiles.build(docker_client, "minimal", "Dockerfile.ai-lab")
     hub = checks.images.jupyterhub_version(docker_client, hub_image.id)

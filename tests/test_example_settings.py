@@ -8,13 +8,18 @@ compose or stack file, and fails when the file stops setting what the page says.
 
 from __future__ import annotations
 
+import asyncio
+import fnmatch
+import importlib.metadata
+import re
 import types
 
 import pytest
 import yaml
-from ailab_guide import hubconfig
+from ailab_guide import hubconfig, versions
 from dockerspawner import DockerSpawner, SwarmSpawner
-from harness import paths
+from harness import blocks, paths
+from jupyterhub.app import JupyterHub
 
 SOCKET = "/var/run/docker.sock"
 NOTEBOOKS = "/home/jupyter/notebooks"
@@ -41,6 +46,19 @@ def spawner(example: str) -> DockerSpawner:
     return DockerSpawner(config=config(example), user=types.SimpleNamespace(name="alice"))
 
 
+def prepared_spawner(example: str) -> DockerSpawner:
+    """The spawner the example's hub makes for one user (its spawner_class), after its pre_spawn_hook ran."""
+    loaded = config(example)
+    spawner_class = loaded.JupyterHub.spawner_class
+    if isinstance(spawner_class, str):  # the name of an entry point, such as "docker"
+        [entry] = importlib.metadata.entry_points(group="jupyterhub.spawners", name=spawner_class)
+        spawner_class = entry.load()
+    made = spawner_class(config=loaded, user=types.SimpleNamespace(name="alice"))
+    if made.pre_spawn_hook:
+        made.pre_spawn_hook(made)
+    return made
+
+
 @pytest.mark.parametrize(
     ("example", "published"),
     [
@@ -55,6 +73,10 @@ def test_hub_port_sets_the_only_published_port(example: str, published) -> None:
     assert ports == {"hub": [published]}, ports
     inside = published["target"] if isinstance(published, dict) else int(published.rsplit(":", 1)[1])
     assert config(example).JupyterHub.bind_url.endswith(f":{inside}"), "the proxy listens on another port"
+    if example in COMPOSE_EXAMPLES:  # nor does a user's server: the proxy reaches it on the Docker network only
+        users = spawner(example)
+        assert users.use_internal_ip, "DockerSpawner would publish each user's server on a port of the host"
+        assert "port_bindings" not in users.extra_host_config, users.extra_host_config
 
 
 @pytest.mark.parametrize("example", [*COMPOSE_EXAMPLES, "swarm"])
@@ -68,6 +90,11 @@ def test_only_the_hub_gets_the_docker_socket(example: str) -> None:
     loaded = config(example)
     for section in ("DockerSpawner", "SwarmSpawner"):
         assert SOCKET not in str(loaded[section].get("volumes", {})), f"{section} mounts the socket for users"
+    # Everything a user's container or service is made with, hooks included (the swarm's mounts come from one).
+    users = prepared_spawner(example)
+    given = [getattr(users, name, None) for name in ("volumes", "read_only_volumes", "mounts", "extra_host_config")]
+    given += [getattr(users, name, None) for name in ("extra_create_kwargs", "extra_container_spec")]
+    assert "docker.sock" not in str(given), f"a user's AI Lab gets the Docker socket: {given}"
 
 
 @pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
@@ -78,6 +105,31 @@ def test_the_hub_spawns_the_image_compose_builds_and_never_pulls(example: str) -
     loaded = config(example)
     assert loaded.DockerSpawner.image == hubconfig.compose_environment(example)["AI_LAB_IMAGE"]
     assert loaded.DockerSpawner.pull_policy == "never"
+    assert not spawner(example).allowed_images, "users may choose another image at start"
+    # Built once, on the AI Lab release .env pins exactly (a release number, not a moving tag like `latest`).
+    build = found["ai-lab-image"]["build"]
+    recipe = (paths.EXAMPLES / example / build["context"] / build["dockerfile"]).read_text()
+    assert re.search(r"^FROM exasol/ai-lab:\$\{AI_LAB_VERSION\}$", recipe, re.M), "not built on the pinned AI Lab"
+    assert build["args"]["AI_LAB_VERSION"] == "${AI_LAB_VERSION}", build["args"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions.pins(example)["AI_LAB_VERSION"]), versions.pins(example)
+
+
+def test_compose_passes_the_env_pins_to_both_builds_and_the_hub() -> None:
+    """The minimal example's .env is where compose takes every version from, for both Dockerfiles and the hub.
+
+    Each ARG of both Dockerfiles is a build argument `${NAME}` that .env defines (none is typed into
+    docker-compose.yml), and the hub's AI_LAB_IMAGE names the users' image by the same pins.
+    """
+    pins = versions.pins("minimal")
+    found = services("minimal")
+    built = {name: service["build"] for name, service in found.items() if "build" in service}
+    assert sorted(built) == ["ai-lab-image", "hub"], sorted(built)
+    for name, build in built.items():
+        declared = set(re.findall(r"^ARG (\w+)", (paths.MINIMAL / build["dockerfile"]).read_text(), re.M))
+        assert build["args"] == {arg: f"${{{arg}}}" for arg in declared}, f"{name}: {build['args']}"
+        assert declared <= set(pins), f"{name}: .env lacks {sorted(declared - set(pins))}"
+    image = "ai-lab-singleuser:${AI_LAB_VERSION}-jupyterhub-${JUPYTERHUB_VERSION}"
+    assert found["hub"]["environment"]["AI_LAB_IMAGE"] == found["ai-lab-image"]["image"] == image
 
 
 @pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
@@ -92,8 +144,12 @@ def test_the_image_service_only_prints_its_version_without_a_network(example: st
     ("example", "section"), [("minimal", "DockerSpawner"), ("production", "DockerSpawner"), ("swarm", "SwarmSpawner")]
 )
 def test_users_join_the_network_the_file_names(example: str, section: str) -> None:
+    """The network has an explicit name, `ai-lab-<example>` unless AI_LAB_NETWORK says otherwise; the hub gets it."""
     network = compose_file(example)["networks"]["ai-lab"]["name"]
+    default = f"ai-lab-{example}"
+    assert network in (default, f"${{AI_LAB_NETWORK:-{default}}}"), network
     assert services(example)["hub"]["environment"]["DOCKER_NETWORK_NAME"] == network
+    assert "ai-lab" in services(example)["hub"]["networks"], "the hub is not on the users' network"
     assert config(example)[section].network_name == hubconfig.compose_environment(example)["DOCKER_NETWORK_NAME"]
 
 
@@ -107,27 +163,66 @@ def test_each_user_gets_a_container_and_a_named_volume_of_their_own(example: str
 
 
 def test_the_production_example_names_its_users_containers_and_images_apart_from_the_minimal_examples() -> None:
+    """The production example's users' containers and volumes and its images are named `ai-lab-production-…`;
+    neither example's clean-up block reaches the other's (a name filter matches every name that contains it)."""
     minimal, production = config("minimal").DockerSpawner, config("production").DockerSpawner
     assert minimal.name_template != production.name_template
     assert set(minimal.volumes).isdisjoint(production.volumes)
     images = {example: {s["image"].split(":")[0] for s in services(example).values()} for example in COMPOSE_EXAMPLES}
     assert images["minimal"].isdisjoint(images["production"]), images
+    names = {
+        example: [users.name_template.format(username="ada"), *(v.format(username="ada") for v in users.volumes)]
+        for example, users in (("minimal", minimal), ("production", production))
+    }
+    outside = [
+        name for name in [*names["production"], *images["production"]] if not name.startswith("ai-lab-production-")
+    ]
+    assert not outside, f"the production example names these outside ai-lab-production-: {outside}"
+    for page, cleanup, other in (
+        ("minimal-example.md", "minimal-cleanup", "production"),
+        ("production.md", "production-uninstall", "minimal"),
+    ):
+        text = blocks.named(page, cleanup).text
+        by_name = re.findall(r"--filter name=([\w.-]+)", text)
+        by_reference = re.findall(r"--filter '?reference=([\w.*-]+)", text)
+        assert by_name, f"{cleanup} no longer filters by name: update this test"
+        reached = [name for name in names[other] if any(part in name for part in by_name)]
+        reached += [image for image in images[other] if any(fnmatch.fnmatch(image, p) for p in by_reference)]
+        assert not reached, f"{page}'s clean-up ({cleanup}) would remove the {other} example's {reached}"
 
 
 def test_the_trial_admits_any_name_with_one_password() -> None:
     loaded = config("minimal")
     assert loaded.JupyterHub.authenticator_class == "shared-password"
     assert loaded.Authenticator.allow_all is True
-    assert (
-        loaded.SharedPasswordAuthenticator.user_password == hubconfig.compose_environment("minimal")["TRIAL_PASSWORD"]
-    )
+    password = hubconfig.compose_environment("minimal")["TRIAL_PASSWORD"]
+    assert loaded.SharedPasswordAuthenticator.user_password == password
+    # The authenticator the hub makes from the file: any name gets in with that password, and only with it.
+    authenticator = JupyterHub(config=loaded).authenticator_class(config=loaded)
+
+    def login(name: str, password: str):
+        return asyncio.run(authenticator.get_authenticated_user(None, {"username": name, "password": password}))
+
+    for name in ("alice", "bob", "someone-new"):
+        assert login(name, password)["name"] == name, f"{name} was refused with the trial password"
+        assert login(name, password + "-wrong") is None, f"{name} got in with a wrong password"
+
+
+# Docker's memory and CPU limits, as docker-py's create_host_config names them.
+HOST_CONFIG_LIMITS = {"mem_limit", "memswap_limit", "nano_cpus", "cpu_quota", "cpuset_cpus", "cpu_count", "cpu_percent"}
 
 
 def test_the_minimal_example_sets_no_limits_and_stops_no_idle_server() -> None:
-    """DockerSpawner's defaults, 0, give Docker no memory limit and no CPU quota."""
+    """DockerSpawner's defaults, 0, give Docker no memory limit and no CPU quota; nor does the host config.
+
+    No service (a culler) stops idle servers, and the servers get no options (such as an idle shutdown).
+    """
     users = spawner("minimal")
     assert not users.mem_limit and not users.cpu_limit, (users.mem_limit, users.cpu_limit)
+    host_config = {**users.extra_host_config, **users.extra_create_kwargs.get("host_config", {})}
+    assert not HOST_CONFIG_LIMITS & set(host_config), f"the minimal example limits its users: {host_config}"
     assert "services" not in config("minimal").JupyterHub, "the minimal example now runs a service (a culler?)"
+    assert not users.args, f"the minimal example gives the servers options (an idle shutdown?): {users.args}"
 
 
 def test_dockerspawner_keeps_a_stopped_container_unless_remove_is_set() -> None:
@@ -151,7 +246,10 @@ def test_the_users_image_replaces_the_ai_lab_entrypoint() -> None:
     assert entrypoints == ['ENTRYPOINT ["/usr/local/bin/start-ai-lab.sh"]'], entrypoints
     script = (paths.MINIMAL / "start-ai-lab.sh").read_text().strip().splitlines()
     assert script[-1] == 'exec "$@"', script[-1]
-    assert "49494" not in "\n".join(script)
+    # Nor does the script start the AI Lab's own entrypoint or its JupyterLab on port 49494.
+    assert "49494" not in "\n".join(script) and "entrypoint.py" not in "\n".join(script), script
+    # The command it is given, the image's CMD, is the single-user server.
+    assert [line for line in dockerfile if line.startswith("CMD ")] == ['CMD ["jupyterhub-singleuser"]']
 
 
 def test_the_production_example_asks_for_12_characters_and_no_common_password() -> None:
@@ -164,6 +262,16 @@ def test_the_production_example_locks_an_account_for_ten_minutes_after_five_wron
     native = config("production").NativeAuthenticator
     assert native.allowed_failed_logins == 5
     assert native.seconds_before_next_try == 600
+
+
+def test_the_production_limits_come_from_the_settings() -> None:
+    """USER_MEM_LIMIT and USER_CPU_LIMIT, whatever their values, become a server's limits; processes stop at 1024."""
+    users = DockerSpawner(
+        config=config("production", USER_MEM_LIMIT="3G", USER_CPU_LIMIT="0.5"), user=types.SimpleNamespace(name="ada")
+    )
+    users.pre_spawn_hook(users)  # no size chosen: the standard size
+    assert (users.mem_limit, users.cpu_limit) == (3 * 2**30, 0.5), (users.mem_limit, users.cpu_limit)
+    assert users.extra_host_config["pids_limit"] == 1024, users.extra_host_config
 
 
 def test_the_idle_culler_gets_only_the_rights_it_needs_and_the_idle_timeout() -> None:
@@ -193,6 +301,10 @@ def test_swarmspawner_offers_no_remove_setting() -> None:
     """The swarm page says services are always removed: SwarmSpawner has no configurable `remove`."""
     assert "remove" in DockerSpawner.class_traits(config=True), "the check looks for the wrong name"
     assert "remove" not in SwarmSpawner.class_traits(config=True)
+    # Nor does the subclass the swarm example runs.
+    spawner_class = config("swarm").JupyterHub.spawner_class
+    assert issubclass(spawner_class, SwarmSpawner), spawner_class
+    assert "remove" not in spawner_class.class_traits(config=True), f"{spawner_class.__name__} offers `remove`"
 
 
 @pytest.mark.parametrize("example", [*COMPOSE_EXAMPLES, "swarm"])
@@ -204,6 +316,11 @@ def test_the_hub_keeps_its_database_and_cookie_secret_on_hub_data(example: str) 
     assert hub.cookie_secret_file == f"{target}/jupyterhub_cookie_secret"
     shipped = {path.name for path in (paths.EXAMPLES / example).iterdir()}
     assert not shipped & {"jupyterhub.sqlite", "jupyterhub_cookie_secret"}, shipped
+    # No secret is given instead of that file: not in the config, the hub's environment or its image.
+    assert "cookie_secret" not in hub, "the config sets a cookie secret, which would be in the folder and the image"
+    assert "JPY_COOKIE_SECRET" not in services(example)["hub"].get("environment", {})
+    recipe = paths.EXAMPLES / example / "Dockerfile.hub"
+    assert not recipe.exists() or "COOKIE_SECRET" not in recipe.read_text().upper(), recipe
 
 
 @pytest.mark.parametrize("example", COMPOSE_EXAMPLES)
@@ -238,3 +355,27 @@ def test_the_swarm_hub_runs_on_a_manager_and_users_reach_it_by_its_service_name(
     assert deploy["endpoint_mode"] == "dnsrr"
     hub = config("swarm").JupyterHub
     assert (hub.hub_ip, hub.hub_connect_ip) == ("0.0.0.0", "hub")
+
+
+def test_the_swarm_example_reaches_a_server_at_its_tasks_address_on_the_network() -> None:
+    """The swarm example's spawner asks the swarm for the service's current task and uses its address there.
+
+    A fake swarm answers with a task on two networks; the spawner must pick the address on the example's own.
+    """
+    users = prepared_spawner("swarm")
+    network = config("swarm").SwarmSpawner.network_name
+    task = {
+        "NetworksAttachments": [
+            {"Network": {"Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.9/24"]},
+            {"Network": {"Spec": {"Name": network}}, "Addresses": ["10.0.1.7/24"]},
+        ]
+    }
+    asked = []
+
+    async def current_task():
+        asked.append(users.service_name)
+        return task
+
+    users.get_task = current_task
+    assert asyncio.run(users.get_ip_and_port()) == ("10.0.1.7", users.port)
+    assert asked == ["ai-lab-swarm-alice"], f"the spawner asked for the task of {asked}"

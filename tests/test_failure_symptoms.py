@@ -11,7 +11,7 @@ import pathlib
 
 import docker
 import pytest
-from harness import blocks, engine, hub, minimal_example, paths, shell
+from harness import blocks, engine, hub, minimal_example, paths, shell, wait
 
 PROJECT = "ailabguidefail"
 URL = minimal_example.URL
@@ -41,6 +41,12 @@ def test_a_too_short_timeout_gives_up_with_the_quoted_message(docker_client, tmp
         alice.login(minimal_example.trial_password())
         with pytest.raises(hub.HubError):
             alice.start(timeout=120)
+        # The hub stopped the container it gave up on (with remove = True the engine also removes it).
+        wait.wait_until(
+            lambda: not docker_client.containers.list(filters={"name": "^ai-lab-alice$"}),
+            timeout=60,
+            what="alice's container still runs after the hub gave up on it",
+        )
         log = hub_log(docker_client)
         progress = alice.api("GET", "/users/alice/server/progress").text  # what the browser's spawn page reads
     assert "Spawn failed" in progress, progress

@@ -11,15 +11,17 @@ is stopped and started again, as a reboot of the host does.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import string
 import time
+import types
 from urllib.parse import quote
 
 import docker.errors
 import pytest
 import requests
-from ailab_guide import versions
+from ailab_guide import hubconfig, versions
 from dockerspawner import DockerSpawner
 from harness import blocks, hub, kernel, paths, probes, production, reboot, report
 
@@ -27,10 +29,13 @@ PAGE = "isolation.md"
 MEM_LIMIT = "1G"  # the idle server fits; a kernel that allocates without end does not
 PASSWORD = "a-long-test-passphrase-for-isolation"
 NOTEBOOK = "kept-through-faults.txt"
+NOTEBOOKS_DIR = "/home/jupyter/notebooks"
 ALICE, BOB = "alice", "bob"
 PREFIX = production.SCENARIO.prefix
 LONG_NAME = "ann.marie-" * 6  # 60 characters, a dot and a dash in every tenth
 OWN_PORT = 8050
+# The team folder's two volumes (team.md), which every user's container mounts on purpose.
+TEAM_FOLDER = (f"{PREFIX}team-data", f"{PREFIX}team-project")
 
 
 def block(name: str):
@@ -107,8 +112,12 @@ def test_alices_code_gets_no_file_from_bobs_server_on_the_network(alice, bob, do
     quoted = "\n".join(f"{request}: {answer(found[request])}" for request in ("no token", "own token", "page"))
     blocks.assert_in_output(block("isolation-other-server"), quoted, exact=True)
     assert found["no token"]["body"] == found["own token"]["body"] == '{"message": "Forbidden", "reason": null}'
-    mounts = production.private_mounts(container(docker_client, ALICE))
-    assert mounts == [f"{PREFIX}notebooks-{ALICE}"], f"{ALICE}'s container mounts {mounts}"
+    for name in (ALICE, BOB):  # each their own volume, and the team folder: no other volume, no host path
+        mounts = sorted(m.get("Name") or m["Source"] for m in container(docker_client, name).attrs["Mounts"])
+        assert mounts == sorted({f"{PREFIX}notebooks-{name}", *TEAM_FOLDER}), f"{name}'s container mounts {mounts}"
+    bobs_volume = f"{PREFIX}notebooks-{BOB}"
+    holders = [c.name for c in docker_client.containers.list(all=True, filters={"volume": bobs_volume})]
+    assert holders == [f"{PREFIX}{BOB}"], f"{bobs_volume} is mounted into {holders}"
 
 
 @pytest.mark.step(2)
@@ -139,12 +148,19 @@ def test_alices_token_reads_her_own_model_and_nothing_of_bob(alice, bob):
 def test_alices_code_reaches_no_docker_engine_and_no_hub_secret(alice, docker_client):
     found = probes.parse(alice.run_code(probes.reach_the_engine_and_the_hub()))
     assert found["docker.sock"] is False, "a Docker socket is in the user's container"
+    sockets = [point for point in found["mounts"] if point.endswith(".sock")]
+    assert not sockets, f"the user's container has {sockets} mounted"
     assert found["2375"] == found["2376"] == "ConnectionRefusedError", f"the engine's TCP ports at {found['gateway']}"
     assert found["proxy api"] == "ConnectionRefusedError", "the proxy's API answers on the user network"
     assert found["hub api"] == "open"
     assert found["hub data"] is False, "the hub's data folder is in the user's container"
-    hub_mounts = [m.get("Name") for m in production.hub_container(docker_client).attrs["Mounts"]]
-    assert f"{production.PROJECT}_hub-data" in hub_mounts  # the hub's database and cookie secret: the hub's only
+    # The hub's database and cookie secret are on hub-data, and no container but the hub's mounts it.
+    the_hub, hub_data = production.hub_container(docker_client), f"{production.PROJECT}_hub-data"
+    [target] = [m["Destination"] for m in the_hub.attrs["Mounts"] if m.get("Name") == hub_data]
+    on_volume = the_hub.exec_run(["ls", "-A", target]).output.decode().split()
+    assert {"jupyterhub.sqlite", "jupyterhub_cookie_secret"} <= set(on_volume), f"{hub_data} holds {on_volume}"
+    holders = [c.name for c in docker_client.containers.list(all=True, filters={"volume": hub_data})]
+    assert holders == [the_hub.name], f"{hub_data} is mounted into {holders}"
 
 
 def as_account(stack: dict, typed: str, account: str) -> hub.User:
@@ -171,13 +187,18 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
     for user in users:
         user.start()
     report.timing(f"isolation: {len(users)} servers with odd names started together", time.monotonic() - began)
-    for user, (typed, account, suffix) in zip(users, names, strict=True):
+    seen = []  # (typed, the hub's account, the container's name without the prefix), from what runs
+    for user, (typed, account, _) in zip(users, names, strict=True):
         assert user.model()["servers"][""]["url"] == f"/user/{user.name}/"
         assert user.server("GET", "/status").status_code == 200, f"{account!r}'s server does not answer"
-        mounts = production.private_mounts(container(docker_client, suffix))
-        assert mounts == [f"{PREFIX}notebooks-{suffix}"], f"{typed!r}: {mounts}"
-    assert len({suffix for _, _, suffix in names} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
-    blocks.note(block("isolation-names"), blocks.REPRODUCED)  # every row: this account, this container and volume
+        model = admin.api("GET", f"/users/{user.name}").json()  # the admin may read the spawner's state
+        made = model["servers"][""]["state"]["object_name"].removeprefix(PREFIX)
+        mounts = production.private_mounts(container(docker_client, made))
+        assert mounts == [f"{PREFIX}notebooks-{made}"], f"{typed!r}: {mounts}"
+        seen.append((typed, model["name"], made))
+    assert len({made for _, _, made in seen} | {ALICE, BOB}) == len(names) + 2, "two accounts share a name"
+    table = ["typed     account   escaped", *(f"{t:<10}{a:<10}{e}" for t, a, e in seen if t != LONG_NAME)]
+    blocks.assert_in_output(block("isolation-names"), "\n".join(table), exact=True)
     for user in users:
         user.api("DELETE", f"/users/{user.name}/server")
     for user in users:
@@ -186,14 +207,31 @@ def test_each_accepted_name_gets_its_own_container_and_volume(stack, admin, alic
 
 @pytest.mark.step(6)
 def test_both_examples_name_containers_and_volumes_by_the_escaped_name():
-    """The table's rule is the installed DockerSpawner's, and both examples' templates use the escaped name."""
-    for example in ("minimal", "production"):
-        config = (paths.EXAMPLES / example / "jupyterhub_config.py").read_text()
-        templates = re.findall(r"DockerSpawner\.(?:name_template|volumes) = (.+)", config)
-        assert len(templates) == 2 and all("{username}" in line for line in templates), (example, templates)
-        assert "{raw_username}" not in config and "DockerSpawner.escape" not in config, example
+    """The table's rule is the installed DockerSpawner's, and each example's spawner names by it.
+
+    The spawner is the one the example's hub makes (its class, with the example's config loaded), so
+    a template, a volume name or an escape setting anywhere in the config would show here.
+    """
     for _, account, suffix in accepted_names():
         assert DockerSpawner._escape(account) == suffix, f"DockerSpawner escapes {account!r} otherwise"
+    for example, prefix in (("minimal", "ai-lab-"), ("production", PREFIX)):
+        make = example_spawner(example)
+        for _, account, suffix in accepted_names():
+            spawner = make(account)
+            assert spawner.object_name == f"{prefix}{suffix}", f"{example}: {account!r} gets {spawner.object_name}"
+            volume = spawner.volume_binds.get(f"{prefix}notebooks-{suffix}", {})
+            assert volume.get("bind") == NOTEBOOKS_DIR, f"{example}: {account!r} mounts {spawner.volume_binds}"
+
+
+def example_spawner(example: str):
+    """Make the spawner an example's hub makes for an account (not started), from its jupyterhub_config.py."""
+    loaded = hubconfig.load(paths.EXAMPLES / example / "jupyterhub_config.py", hubconfig.compose_environment(example))
+    spawner_class = loaded.JupyterHub.spawner_class
+    if isinstance(spawner_class, str):  # the name of an entry point, such as "docker"
+        [entry] = importlib.metadata.entry_points(group="jupyterhub.spawners", name=spawner_class)
+        spawner_class = entry.load()
+    assert issubclass(spawner_class, DockerSpawner), f"{example} spawns with {spawner_class}"
+    return lambda account: spawner_class(config=loaded, user=types.SimpleNamespace(name=account))
 
 
 @pytest.mark.step(7)
@@ -207,6 +245,8 @@ def test_a_name_that_differs_only_in_case_or_has_a_space_is_refused(stack, alice
 @pytest.mark.step(8)
 def test_a_kernel_out_of_memory_restarts_and_the_server_and_bob_carry_on(stack, alice, bob, docker_client):
     before = {name: container(docker_client, name).id for name in (ALICE, BOB)}
+    limit = container(docker_client, ALICE).attrs["HostConfig"]["Memory"]
+    assert limit == 2**30, f"USER_MEM_LIMIT={MEM_LIMIT}, but alice's container may use {limit} bytes"  # not the host's
     began = int(time.time()) - 1
     kernel_id = alice.server("POST", "/kernels", json={"name": "python3"}).json()["id"]
     hungry = "chunks = []\nwhile True:\n    chunks.append(b'x' * 2**26)\n"  # 64 MiB more each round

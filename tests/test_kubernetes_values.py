@@ -13,12 +13,13 @@ import contextlib
 import copy
 import importlib.metadata
 import re
+import subprocess
 import uuid
 
 import docker.errors
 import pytest
 from docker.types import Mount
-from harness import blocks, checks, downloads, engine, shell, standins
+from harness import blocks, checks, downloads, engine, paths, shell, standins
 from harness import kubernetes as k8s
 from traitlets.config import Config
 
@@ -100,11 +101,24 @@ def test_env_pins_what_the_chart_bundles() -> None:
 
 
 def test_image_tag_names_the_pinned_versions() -> None:
+    """values.yaml's tag names both pins of .env, and is the tag the page's build command gives the image.
+
+    The install command's --version is compared with .env's chart version too (test_install_command_... in detail).
+    """
     pins = k8s.pins()
-    tag = k8s.load()["singleuser"]["image"]["tag"]
+    image = k8s.load()["singleuser"]["image"]
+    tag = image["tag"]
     assert tag == f"{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}", (
         "values.yaml's image tag must name the versions in examples/kubernetes/.env, as the build command does"
     )
+    # The build block's lines up to `docker build`, run from examples/ as the page says: the image they name.
+    build = blocks.named(PAGE, "kubernetes-build").text.split("docker build", 1)[0] + 'echo "$IMAGE"'
+    named = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", build], cwd=paths.EXAMPLES, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert named == f"{image['name']}:{tag}", f"the page builds {named}, values.yaml names {image['name']}:{tag}"
+    install = blocks.named(PAGE, "kubernetes-install").text
+    assert re.findall(r"--version (\S+)", install) == [pins["Z2JH_CHART_VERSION"]], "--version is not .env's chart"
 
 
 @pytest.mark.usefixtures("checked")

@@ -51,12 +51,16 @@ def test_ai_lab_notebooks_are_in_each_users_folder(users):
 
 
 def test_code_runs_in_a_kernel_as_the_notebook_user(users):
+    """As `jupyter`, with SQLAlchemy 1.4, no Linux capability left (empty bounding set) and no way to gain one."""
     output = users["alice"].run_code(
-        f"{AI_LAB_PACKAGES}\nimport getpass, sqlalchemy\nprint(getpass.getuser(), sqlalchemy.__version__)"
+        f"{AI_LAB_PACKAGES}\nimport getpass, sqlalchemy\nprint(getpass.getuser(), sqlalchemy.__version__)\n"
+        "print(*[line.split()[1] for line in open('/proc/self/status') if line.startswith(('CapBnd:', 'NoNewPrivs:'))])"
     )
-    user, sqlalchemy_version = output.split()
+    user, sqlalchemy_version, bounding_set, no_new_privileges = output.split()
     assert user == "jupyter"
-    assert sqlalchemy_version.startswith("1."), "the AI Lab needs SQLAlchemy 1.x for sqlalchemy-exasol"
+    assert sqlalchemy_version.startswith("1.4."), "the AI Lab needs SQLAlchemy 1.4 for sqlalchemy-exasol"
+    assert int(bounding_set, 16) == 0, f"the server's processes keep Linux capabilities: CapBnd {bounding_set}"
+    assert no_new_privileges == "1", "a setuid program such as sudo could still gain rights"
 
 
 def test_the_users_container_starts_with_the_script_the_pages_show(users, docker_client, stack):
@@ -97,13 +101,17 @@ def test_a_stopped_server_leaves_no_container(users, docker_client):
 def test_the_image_checks_on_the_custom_image_page_pass(stack):
     """The commands under "Check the image" print what the page says they print."""
     output = shell.run_commands(blocks.named("custom-image.md", "check-image"), paths.ROOT, stack["env"])
-    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in output
-    assert "(jupyter)" in output.split("uid=")[1].split("\n")[0], output
+    # A line of its own: the build's output names the version too, in the image's tag.
+    assert versions.pins("minimal")["JUPYTERHUB_VERSION"] in [line.strip() for line in output.splitlines()], output
+    assert re.search(r"^uid=\d+\(jupyter\) ", output, re.M), output
     assert "No broken requirements found." in output
 
 
-def test_the_status_commands_show_the_running_hub(stack):
-    """The page's "see what happens" commands run and show the hub and the users' image version."""
+def test_the_status_commands_show_the_running_hub(stack, docker_client):
+    """The page's "see what happens" commands run and show the hub and the users' image version.
+
+    The users' image service only prints its version: it has exited, with code 0.
+    """
     output = shell.run_commands(blocks.named(minimal_example.PAGE, "minimal-status"), stack["folder"], stack["env"])
     output = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", output)  # compose clears each log line with an escape code
     version = versions.pins("minimal")["JUPYTERHUB_VERSION"]
@@ -112,6 +120,13 @@ def test_the_status_commands_show_the_running_hub(stack):
         output
     )
     assert re.search(rf"^hub-1\s+\| .*Running JupyterHub version {re.escape(version)}", output, re.M), output
+    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=ai-lab-image"]
+
+    def exited() -> bool:
+        (image_service,) = docker_client.containers.list(all=True, filters={"label": labels})
+        return image_service.status == "exited" and image_service.attrs["State"]["ExitCode"] == 0
+
+    wait.wait_until(exited, 60, "the ai-lab-image service did not exit with code 0 after printing its version")
 
 
 def test_the_image_size_commands_list_both_images(stack):
@@ -166,6 +181,11 @@ def test_no_single_user_port_is_published_on_the_host(docker_client):
         assert not published, f"{container.name} publishes {published}"
         assert container.attrs["Config"]["User"] == "jupyter"
         assert not any("docker.sock" in mount["Source"] for mount in container.attrs["Mounts"])
+        # The container's first process, the server itself, is jupyterhub-singleuser, run by jupyter.
+        first = container.exec_run(["sh", "-c", 'stat -c %U /proc/1; tr "\\0" " " < /proc/1/cmdline'])
+        assert first.exit_code == 0, first.output
+        owner, command = first.output.decode().split("\n", 1)
+        assert (owner, "jupyterhub-singleuser" in command) == ("jupyter", True), first.output
 
 
 def test_hub_state_survives_down_and_up(users, stack):
@@ -181,9 +201,21 @@ def test_hub_state_survives_down_and_up(users, stack):
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.usefixtures("users")
-def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
-    """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook."""
+def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path, docker_client, users):
+    """A real Chromium: the login form, then JupyterLab showing the AI Lab start notebook.
+
+    alice's server is stopped first, so the login is what starts her AI Lab container (a new one).
+    The hub gave the server its address, folder and start page as environment variables, and no arguments.
+    """
+    before = docker_client.containers.get("ai-lab-alice").id
+    users["alice"].stop()
+    wait.wait_until(
+        lambda: not docker_client.containers.list(all=True, filters={"name": "^ai-lab-alice$"}),
+        timeout=30,
+        what="alice's container outlived her server",
+    )
+    # Any user name: one that no other test uses gets in with the same password.
+    hub.User(URL, "reader").login(minimal_example.trial_password())
     shots = browser.screenshot_folder(tmp_path)
     with browser.page(scale=2) as page:  # sharp on high-density screens, as the pages show them
         page.goto(f"{URL}/hub/login")
@@ -207,3 +239,11 @@ def test_a_browser_logs_in_and_opens_the_ai_lab_start_page(tmp_path):
         assert "/user/alice/lab/tree/start.ipynb" in page.url
     for name in ("login.png", "ai-lab-start.png"):
         assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
+    started = docker_client.containers.get("ai-lab-alice")
+    assert started.id != before, "the login did not start a new container for alice"
+    created = started.attrs["Config"]
+    env = dict(item.split("=", 1) for item in created["Env"])
+    assert env.get("JUPYTERHUB_ROOT_DIR") == "/home/jupyter/notebooks", env.get("JUPYTERHUB_ROOT_DIR")
+    assert env.get("JUPYTERHUB_DEFAULT_URL") == "/lab/tree/start.ipynb", env.get("JUPYTERHUB_DEFAULT_URL")
+    assert env.get("JUPYTERHUB_SERVICE_URL", "").startswith("http://"), "the hub gave the server no address"
+    assert created["Cmd"] == ["jupyterhub-singleuser"], f"the server was started with arguments: {created['Cmd']}"

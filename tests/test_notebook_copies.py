@@ -7,8 +7,10 @@ start (and so an upgrade), and only a deleted or renamed one comes back.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
+import docker.errors
 import pytest
 from harness import engine
 from harness.checks import NAME_PREFIX
@@ -20,10 +22,11 @@ NOTEBOOKS = "/home/jupyter/notebooks"
 def start(docker_client, minimal_images):
     """Start the users' image on one volume, as the hub starts a server, running a shell command instead."""
     image = minimal_images["Dockerfile.ai-lab"]
-    volume = docker_client.volumes.create(f"{NAME_PREFIX}notebooks-{uuid.uuid4().hex[:8]}")
+    # Not created beforehand: Docker creates a named volume the first time a container mounts it, as for the hub.
+    volume = f"{NAME_PREFIX}notebooks-{uuid.uuid4().hex[:8]}"
 
     def run(script: str) -> str:
-        mount = {volume.name: {"bind": NOTEBOOKS}}
+        mount = {volume: {"bind": NOTEBOOKS}}
         code, output = engine.run_once(docker_client, image, ["sh", "-c", f"cd {NOTEBOOKS} && {script}"], volumes=mount)
         assert code == 0, output
         return output
@@ -31,15 +34,22 @@ def start(docker_client, minimal_images):
     try:
         yield run
     finally:
-        volume.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client.volumes.get(volume).remove(force=True)
 
 
 def test_an_edited_notebook_is_kept_at_the_next_start(start):
-    start("echo 'my edits' > start.ipynb")
+    # The new volume took the owner of the image's folder, so the server, as jupyter, can write to it.
+    assert start("stat -c %U:%G .").strip() == "jupyter:jupyter"
+    # Dated long before the image's copy, as a notebook from an older release is after an upgrade.
+    start("echo 'my edits' > start.ipynb && touch -d 2000-01-01 start.ipynb")
     assert start("cat start.ipynb").strip() == "my edits"
 
 
 def test_a_deleted_or_renamed_notebook_comes_back_new_at_the_next_start(start):
-    start("echo 'my edits' > start.ipynb && mv start.ipynb my-start.ipynb")
-    output = start('cat my-start.ipynb && cmp start.ipynb "$NOTEBOOK_DEFAULTS/start.ipynb" && echo same-as-image')
-    assert output.split() == ["my", "edits", "same-as-image"], output
+    # Another notebook the user edited and kept must not come back: only the missing one is copied.
+    start("echo 'my edits' > start.ipynb && mv start.ipynb my-start.ipynb && echo 'kept' > main_config.ipynb")
+    output = start(
+        'cat my-start.ipynb main_config.ipynb && cmp start.ipynb "$NOTEBOOK_DEFAULTS/start.ipynb" && echo same-as-image'
+    )
+    assert output.split() == ["my", "edits", "kept", "same-as-image"], output

@@ -57,10 +57,17 @@ def test_nativeauthenticator_still_needs_the_statsd_workaround():
 
 
 def test_the_openid_connect_branch_names_only_real_traits():
-    config = load(HUB_LOGIN="oidc", HUB_PUBLIC_URL="https://hub.example.com")
+    """The load takes the branch the page shows (its lines run), so the check speaks for that block."""
+    settings = {"HUB_LOGIN": "oidc", "HUB_PUBLIC_URL": "https://hub.example.com"}
+    shown = blocks.named(PAGE, "production-oidc")
+    assert not checks.configs.runs_by_default(shown), "the default settings now run the OpenID Connect branch"
+    env = {**hubconfig.compose_environment("production"), **settings}
+    assert checks.configs.fragment_lines(shown) & checks.configs.lines_run(CONFIG, env), "the branch did not run"
+    config = load(**settings)
     assert config.JupyterHub.authenticator_class == "generic-oauth"
     assert config.GenericOAuthenticator.oauth_callback_url == "https://hub.example.com/hub/oauth_callback"
     checks.configs.check_config(config)
+    blocks.note(shown, blocks.VALIDATED)
 
 
 def test_the_page_shows_exactly_the_openid_connect_branch():
@@ -101,12 +108,14 @@ def test_the_pages_table_of_settings_shows_the_compose_files_defaults():
     """The page lists each variable with its default; compose's `${NAME:-default}` is the truth."""
     compose_text = (paths.EXAMPLES / "production" / "docker-compose.yml").read_text()
     defaults = dict(re.findall(r"\$\{(\w+):-([^}]*)\}", compose_text))
+    read = set(re.findall(r"\$\{(\w+)", compose_text))  # every variable compose reads
     page = (paths.DOCS / PAGE).read_text()
     rows = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \| ([^|]+) \|", page, re.M)
     assert rows, "the settings table is gone from the production page"
     for names, shown in rows:
         for name, value in zip(re.findall(r"`(\w+)`", names), re.findall(r"`([^`]*)`", shown) or [""], strict=False):
-            if defaults.get(name):
-                assert value == defaults[name], (
-                    f"the page says {name} defaults to {value!r}, compose to {defaults[name]!r}"
+            assert name in read, f"the page's table lists {name}, which docker-compose.yml does not read"
+            if defaults.get(name) or value:  # a value the page shows must be compose's default, and the reverse
+                assert value == defaults.get(name), (
+                    f"the page says {name} defaults to {value!r}, compose to {defaults.get(name)!r}"
                 )

@@ -12,12 +12,14 @@ idle culler (the upgrade has a module of its own, test_production_upgrade.py). T
 from __future__ import annotations
 
 import datetime
+import re
 
 import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
 from harness import blocks, checks, compose, engine, hub, production, report
+from harness.wait import wait_until
 
 USER = "ada"  # the name the page's restore block and messages use
 PASSWORD = "a-long-test-passphrase-for-ada"
@@ -44,7 +46,14 @@ def ada(stack, admin):
     ada = production.person(stack, USER)
     blocks.assert_in_output(block("production-user-signup"), ada.sign_up(PASSWORD), exact=True)
     blocks.assert_in_output(block("production-not-approved"), ada.login_error(PASSWORD), exact=True)
-    response = admin.session.get(f"{stack['url']}/hub/authorize/{USER}", timeout=30)
+    # The admin opens /hub/authorize, which lists every account, and clicks "Authorize" next to the new one.
+    listed = admin.session.get(f"{stack['url']}/hub/authorize", timeout=30)
+    assert listed.status_code == 200, f"the admin opened /hub/authorize: HTTP {listed.status_code}"
+    rows = dict(re.findall(r"<tr[^>]*\bid=([^\s>]+)>(.*?)</tr>", listed.text, re.S))
+    assert set(rows) == {production.admin_name(), USER}, f"/hub/authorize lists {sorted(rows)}"
+    button = re.search(r'href="([^"]+)"[^>]*>Authorize</a>', rows[USER])
+    assert button, f"/hub/authorize shows no Authorize button next to {USER}: {rows[USER]}"
+    response = admin.session.get(f"{stack['url']}{button.group(1)}", timeout=30)
     assert response.status_code == 200, f"approving {USER}: HTTP {response.status_code}"
     ada.login(PASSWORD)
     report.timing("production example: first spawn over HTTPS", ada.start())
@@ -166,9 +175,14 @@ def test_a_container_killed_from_outside_is_noticed_and_starts_again(docker_clie
 
 
 @pytest.mark.step(11)
-def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
+def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada, docker_client):
+    """The backup leaves the user's server running; the restore brings the file back with its owner and mode."""
+    ada.run_code(f"import os; os.chmod({NOTEBOOK!r}, 0o664)")  # a mode the extracting shell's umask would change
+    before = container(docker_client).id
     run(stack, "production-backup")
     hub.wait_until_up(stack["url"], verify=stack["verify"])
+    assert container(docker_client).id == before, "the backup stopped the user's server"
+    assert ada.model()["servers"][""]["ready"], "the hub lost the running server during the backup"
     backups = stack["folder"] / "backups"
     assert (backups / "hub-data.tar.gz").stat().st_size > 0
     assert (backups / f"ai-lab-production-notebooks-{USER}.tar.gz").stat().st_size > 0
@@ -179,6 +193,8 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada):
     notebook_is_there(ada)
     owner = ada.run_code(f"import os, pwd; print(pwd.getpwuid(os.stat({NOTEBOOK!r}).st_uid).pw_name)")
     assert owner.strip() == "jupyter", "the restore changed the file's owner"
+    mode = ada.run_code(f"import os, stat; print(oct(stat.S_IMODE(os.stat({NOTEBOOK!r}).st_mode)))")
+    assert mode.strip() == "0o664", f"the restore changed the file's mode to {mode.strip()}"
 
 
 @pytest.mark.step(13)
@@ -190,7 +206,10 @@ def test_an_idle_server_is_culled_and_its_notebook_kept(stack, ada, docker_clien
     idle = 30
     run(stack, "production-start", IDLE_TIMEOUT=str(idle))
     hub.wait_until_up(stack["url"], verify=stack["verify"])
-    seen = ada.model()["servers"][""]["last_activity"]
+    # The recreated hub starts the culler with IDLE_TIMEOUT (JupyterHub logs each service's command).
+    culler = f"'jupyterhub_idle_culler', '--timeout={idle}'"
+    wait_until(lambda: culler in hub_container(docker_client).logs().decode(), 30, "the culler got no IDLE_TIMEOUT")
+    seen = ada.model()["servers"][""]["last_activity"]  # the login and the server outlived the recreated hub
     report.timing(f"production example: idle server culled (IDLE_TIMEOUT={idle})", ada.wait_until_stopped(timeout=180))
     last_activity = datetime.datetime.fromisoformat(seen.replace("Z", "+00:00"))
     idle_for = (datetime.datetime.now(datetime.UTC) - last_activity).total_seconds()

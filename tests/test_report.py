@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import types
 
 import pytest
 from ailab_guide import claims, unchecked
@@ -35,17 +36,37 @@ def judged(**kwargs) -> dict:
     return result
 
 
-def test_bash_n_alone_is_syntax_only_and_fails_a_full_run() -> None:
+def test_bash_n_alone_is_syntax_only_and_fails_a_full_run(monkeypatch) -> None:
     shell = judged(checks=[("bash -n", True)])
     assert shell["level"] == report.SYNTAX and not shell["verified"]
     assert report.problems([shell]), "a command block only `bash -n` read must fail a full run"
+    # Unless the page says why: a block with a reason gets no check (checks.classify), only the reason, and passes.
+    reasoned = judged(kind="shell", reason="it needs a cluster")
+    assert reasoned["level"] == report.UNCHECKED and not report.problems([reasoned])
+    # A problem fails the run: the session's end (conftest.py) turns it into a failed exit status.
+    import conftest
+
+    monkeypatch.setattr(report, "write", lambda: [f"{shell['id']}: only `bash -n` read it"])
+    monkeypatch.setattr(conftest, "_engine_before", None)
+    monkeypatch.setattr(conftest.engine, "inventory", lambda: None)
+    monkeypatch.setattr(conftest.standins, "announce", lambda text: None)
+    session = types.SimpleNamespace(exitstatus=pytest.ExitCode.OK)
+    conftest.pytest_sessionfinish(session)
+    assert session.exitstatus == pytest.ExitCode.TESTS_FAILED
 
 
-def test_a_block_counts_as_run_only_if_the_test_that_ran_it_passed() -> None:
+def test_a_block_counts_as_run_only_if_the_test_that_ran_it_passed(monkeypatch) -> None:
     assert judged(checks=[("bash -n", True)], tests=[(blocks.RAN, "passed")])["level"] == report.RUN
     failed = judged(checks=[("bash -n", True)], tests=[(blocks.RAN, "failed")])
     assert failed["level"] == report.SYNTAX
     assert judged(tests=[(blocks.READ, "passed")], kind="none")["level"] == report.NOT_RUN, "reading is not running"
+    # A test has passed only if every phase did: a teardown that fails (a clean-up's verdict) fails it.
+    test = "tests/test_x.py::test_y"
+    monkeypatch.setattr(report, "_outcomes", {})
+    monkeypatch.setattr(blocks, "_uses", {"page.md:1": {blocks.RAN: {test}}})
+    for phase, result in (("setup", "passed"), ("call", "passed"), ("teardown", "failed")):
+        report.outcome(test, phase, result)
+    assert report._tests("page.md:1") == [{"test": test, "use": blocks.RAN, "outcome": "failed"}]
 
 
 def test_notebook_outputs_are_not_verified() -> None:
@@ -71,11 +92,20 @@ def test_a_quote_missing_from_the_output_fails_and_is_not_noted() -> None:
     assert blocks.uses() == before
 
 
-def test_claims_name_only_existing_tests() -> None:
+def test_claims_name_only_existing_tests(tmp_path, capsys) -> None:
+    """The lookup finds real test functions only, and the build, as nox runs it with -W, fails on a wrong name."""
     known = claims.test_functions(paths.ROOT / "tests")
     assert "tests/test_report.py::test_claims_name_only_existing_tests" in known
     assert claims.resolve("test_claims_name_only_existing_tests", known)[0]
     assert "names no test" in claims.resolve("test_that_does_not_exist", known)[1]
+    from sphinx.cmd.build import build_main
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "conf.py").write_text('extensions = ["ailab_guide.claims"]\n')
+    (source / "index.rst").write_text("Page\n====\n\nThe hub starts. :proven:`test_that_does_not_exist`\n")
+    assert build_main(["-W", "-q", "-b", "dummy", str(source), str(tmp_path / "out")]) != 0
+    assert "`test_that_does_not_exist` names no test function" in capsys.readouterr().err
 
 
 def scenario(pytester: pytest.Pytester, name: str, *numbers: int | None) -> list[pytest.Item]:
@@ -113,3 +143,5 @@ def test_every_unchecked_reason_is_shown_to_readers() -> None:
         assert len(shown) == len(reasons), f"{page} shows {len(shown)} reasons for {len(reasons)} unchecked blocks"
         for reason in reasons:
             assert any(reason.replace("`", "") in note for note in shown), f"{page} does not show: {reason}"
+        starts = [note.strip() for note in shown if not note.strip().startswith("Not run by this guide's tests: ")]
+        assert not starts, f"{page}: these reasons lack the note's start: {starts}"

@@ -8,10 +8,11 @@ before these tests; this proves the decisions for the machines it did not meet.
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
-from harness import paths, standins
+from harness import compose, paths, shell, standins
 
 # Commands as a machine has them: name -> script body. `docker info` failing is a CLI without an engine.
 CLI_WITHOUT_ENGINE = {
@@ -38,7 +39,7 @@ CASES = {
     "nothing installed": (
         {},
         [
-            "would add Debian's trixie suite",
+            "would add Debian's trixie suite at pin priority 100",
             "docker.io/trixie",
             "docker-cli/trixie",
             "docker-compose/trixie",
@@ -126,3 +127,34 @@ def test_a_plan_changes_nothing(plans) -> None:
     after = plans["after"]
     assert "ailab-guide" not in after, after
     assert "present:" not in after, after
+
+
+def stub_commands(folder, commands: dict[str, str]) -> None:
+    """Executables in `folder` that answer as `commands` says (name -> shell lines)."""
+    for name, body in commands.items():
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+
+
+def test_the_tests_run_docker_compose_as_written_and_stop_without_compose_v2(monkeypatch, tmp_path) -> None:
+    """The harness runs a page's `docker compose` line unchanged; with only Compose v1 it stops and names the fix.
+
+    Stub commands first on PATH stand for the machine: they print how they were called.
+    """
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    compose.version.cache_clear()  # the harness asks once per session; these machines are new
+    try:
+        # Compose v2, the plugin: the command runs as the page has it, not respelled as `docker-compose`.
+        stub_commands(tmp_path, {
+            "docker": 'case "$1 $2" in "compose version") echo 2.29.7 ;; *) echo "ran: docker $*" ;; esac',
+            "docker-compose": 'echo "ran: docker-compose $*"',
+        })  # fmt: skip
+        assert shell.run_commands("docker compose up --detach", tmp_path).strip() == "ran: docker compose up --detach"
+        compose.version.cache_clear()
+        # Only the end-of-life Compose v1 (`docker-compose` stays): the run stops before any command, with the fix.
+        stub_commands(tmp_path, {"docker": 'echo "docker: unknown command: docker $1" >&2; exit 1'})
+        with pytest.raises(RuntimeError) as stopped:
+            shell.run_commands("docker compose up --detach", tmp_path)
+    finally:
+        compose.version.cache_clear()
+    assert "Compose v1" in str(stopped.value) and "setup-machine" in str(stopped.value), stopped.value

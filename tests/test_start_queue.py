@@ -37,12 +37,38 @@ def spawner(config, name: str) -> DockerSpawner:
 
 
 def test_production_starts_two_servers_per_core_at_a_time() -> None:
-    """The production hub's spawner is a DockerSpawner whose queue has two slots per CPU core."""
-    config = production_config(pathlib.Path("/nonexistent/docker.sock"))
-    queued = config.JupyterHub.spawner_class
-    assert isinstance(queued, type) and issubclass(queued, DockerSpawner), queued
-    assert isinstance(queued.slots, asyncio.Semaphore)
-    assert queued.slots._value == 2 * os.cpu_count(), (queued.slots._value, os.cpu_count())
+    """The production hub's spawner is a DockerSpawner whose start waits for one of two places per CPU core.
+
+    With all places but one taken, a start goes on to the engine; with all taken, it waits.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        config = production_config(pathlib.Path(tmp) / "no-engine.sock")
+        queued = config.JupyterHub.spawner_class
+        assert isinstance(queued, type) and issubclass(queued, DockerSpawner), queued
+        assert isinstance(queued.slots, asyncio.Semaphore)
+        places = 2 * os.cpu_count()
+
+        async def scenario() -> tuple[bool, bool]:
+            for _ in range(places - 1):  # a queue with fewer places stops here (TimeoutError)
+                await asyncio.wait_for(queued.slots.acquire(), 5)
+            last = asyncio.ensure_future(spawner(config, "ada").start())
+            await asyncio.wait([last], timeout=10)
+            went_on = last.done() and isinstance(
+                last.exception(), docker.errors.DockerException | requests.ConnectionError
+            )
+            await asyncio.wait_for(queued.slots.acquire(), 5)  # now every place is taken
+            over = asyncio.ensure_future(spawner(config, "grace").start())
+            await asyncio.sleep(0.5)
+            waited = not over.done()
+            over.cancel()
+            await asyncio.gather(over, return_exceptions=True)
+            for _ in range(places):
+                queued.slots.release()
+            return went_on, waited
+
+        went_on, waited = asyncio.run(scenario())
+    assert went_on, f"with {places - 1} of {places} places taken, a start did not go on to the engine"
+    assert waited, f"with all {places} places taken, a start went on"
 
 
 def test_queued_starts_go_in_the_order_users_asked() -> None:

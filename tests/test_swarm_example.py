@@ -11,6 +11,7 @@ found it: swarm state, networks, volumes and services.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import docker
@@ -125,16 +126,29 @@ def alice(stack):
 
 
 @pytest.mark.step(1)
-def test_the_page_shows_the_config_the_test_deploys(stack):
-    blocks.assert_is_running_file(block("swarm-config"), (stack["folder"] / "jupyterhub_config.py").read_text())
+@pytest.mark.usefixtures("stack")
+def test_the_page_shows_the_config_the_test_deploys(docker_client):
+    """The file inside the running hub's task (the build copied it in) is the one the page shows."""
+    tasks = docker_client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_hub"})
+    assert len(tasks) == 1, f"expected one running hub task, found {len(tasks)}"
+    running = tasks[0].exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
+    assert running.exit_code == 0, running.output
+    blocks.assert_is_running_file(block("swarm-config"), running.output.decode())
 
 
 @pytest.mark.step(2)
 @pytest.mark.usefixtures("alice")
-def test_the_status_commands_show_the_stack_and_the_users_service(stack):
-    """The page's "see what happens" commands run and name the hub's and alice's services."""
+def test_the_status_commands_show_the_stack_and_the_users_service(stack, docker_client):
+    """The page's "see what happens" commands run and name the hub's and alice's services.
+
+    The deploy made the network; every block names the stack `ai-lab` unless STACK_NAME says otherwise.
+    """
     output = shell.run_commands(block("swarm-status"), stack["folder"], stack["env"])
     assert f"{STACK}_hub" in output and SERVICE in output, output
+    assert NETWORK in network_names(docker_client), f"the deploy made no network {NETWORK}"
+    for name in ("swarm-deploy", "swarm-status", "swarm-stop", "swarm-cleanup"):
+        defaults = re.findall(r"\$\{STACK_NAME:-([^}]*)\}", block(name).text)
+        assert defaults and set(defaults) == {"ai-lab"}, f"{name}: the stack's name defaults to {defaults}"
 
 
 @pytest.mark.step(3)
@@ -151,6 +165,7 @@ def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_clien
     assert container["Mounts"] == [{"Type": "volume", "Source": VOLUME, "Target": NOTEBOOKS}]
     assert not any("docker.sock" in m["Source"] for m in container["Mounts"])
     assert spec["Resources"]["Limits"] == {"NanoCPUs": 10**9, "MemoryBytes": 4 * 1024**3}
+    assert spec["Resources"].get("Reservations", {}).get("MemoryBytes") == 1024**3, spec["Resources"]
     assert spec["RestartPolicy"]["Condition"] == "none"
     tasks = service.tasks(filters={"desired-state": "running"})
     assert [t["Status"]["State"] for t in tasks] == ["running"], tasks
@@ -203,10 +218,24 @@ def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(stack, 
 
 @pytest.mark.step(8)
 def test_remove_everything_removes_the_volumes_and_the_images(stack, docker_client):
+    """The block waits for containers that still use a volume, then removes the volumes and the images.
+
+    A container that holds alice's volume for a few seconds more stands for a task the swarm has not
+    removed yet: `docker volume rm` fails while it runs, so the block must wait for it to go.
+    """
+    pins = versions.pins("swarm")
+    users_image = f"ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}"
+    docker_client.containers.run(
+        users_image,
+        entrypoint=["sleep", "10"],
+        volumes={VOLUME: {"bind": "/mnt/notebooks", "mode": "ro"}},
+        network_mode="none",
+        detach=True,
+        auto_remove=True,
+    )
     shell.run_commands(block("swarm-cleanup"), stack["folder"], stack["env"], timeout=300)
     stack["removed"] = True
     assert not stack_volumes(docker_client), f"volumes left: {stack_volumes(docker_client)}"
-    pins = versions.pins("swarm")
     for tag in (
         f"ai-lab-swarm-hub:{pins['JUPYTERHUB_VERSION']}",
         f"ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}",

@@ -10,6 +10,8 @@ the standard size), bob from the spawn form with the large size.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tarfile
 import types
 
@@ -26,6 +28,7 @@ SINGLE_CONTAINER, SINGLE_VOLUME = "my-ai-lab", "my-vol"  # the names the page us
 TRIAL_VOLUME = "ai-lab-notebooks-bob"  # the minimal example's name for bob's volume
 TEAM_VOLUMES = ("ai-lab-production-team-data", "ai-lab-production-team-project")
 NOTEBOOK = "my-analysis.ipynb"
+OLDER_UID = 2000  # the user id an older AI Lab gave `jupyter` in alice's volume; this image's `jupyter` has another
 
 
 def block(name: str):
@@ -96,6 +99,9 @@ def alice(stack, admin, docker_client):
     )
     made = single.exec_run(["sh", "-c", f"echo alice-work > /home/jupyter/notebooks/{NOTEBOOK}"], user="jupyter")
     assert made.exit_code == 0, made.output
+    # An older AI Lab whose `jupyter` had another user id: the files and the folder belong to that id, not this image's.
+    older = single.exec_run(["chown", "-R", f"{OLDER_UID}:{OLDER_UID}", "/home/jupyter/notebooks"], user="root")
+    assert older.exit_code == 0, older.output
     user = production.approved_user(stack, admin, "alice", PASSWORD)
     blocks.assert_in_output(block("team-find-volume-output"), run(stack, "team-find-volume"))
     run(stack, "team-from-single", "team-migrate")
@@ -156,19 +162,43 @@ def test_a_trial_users_notebooks_move_into_the_production_volume(docker_client, 
     assert start.strip() == "bob-start"
     listed = {entry["name"] for entry in bob.server("GET", "/contents/").json()["content"]}
     assert len(listed - {NOTEBOOK, "start.ipynb", "team-data", "team-project"}) > 0, "no AI Lab notebooks were added"
+    # He can write next to them.
+    assert bob.run_code("open('new.txt', 'w').write('x'); print('ok')").strip() == "ok"
 
 
 def test_a_misspelt_old_volume_stops_the_copy(stack, docker_client):
-    with pytest.raises(AssertionError, match="my-vol-misspelt: no such volume"):
-        shell.run_commands(
-            f"old=my-vol-misspelt user=alice\n{block('team-migrate').text}", stack["folder"], stack["env"]
-        )
-    with pytest.raises(docker.errors.NotFound):
-        docker_client.volumes.get("my-vol-misspelt")
+    """Pasted into a shell that goes on after a failed line (no `set -e`), as a reader's does."""
+    pasted = subprocess.run(
+        ["bash", "-c", f"old=my-vol-misspelt user=alice\n{block('team-migrate').text}"],
+        cwd=stack["folder"],
+        env={**os.environ, **stack["env"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    made = docker_client.volumes.list(filters={"name": "my-vol-misspelt"})
+    for volume in made:  # a copy that went on made it: remove it before failing
+        volume.remove(force=True)
+    assert not made, f"the copy went on and made the volume my-vol-misspelt:\n{pasted.stdout}{pasted.stderr}"
+    assert pasted.returncode != 0, "the copy reported success"
+    assert "my-vol-misspelt: no such volume" in pasted.stdout + pasted.stderr, pasted.stderr
 
 
 def test_each_size_shows_in_docker_inspect(stack, alice, bob):
     blocks.assert_in_output(block("team-sizes-output"), run(stack, "team-inspect-sizes"), exact=True)
+
+
+def test_a_server_started_from_the_api_gets_the_size_chosen_last(docker_client, alice, bob):
+    """After the inspect test: alice never chose (the API started her), bob chose large on the form.
+
+    A start from the REST API without user options gets those of the user's last start (JupyterHub keeps them).
+    """
+    bob.stop()
+    bob.start()  # the REST API, no size
+    host = {name: production.user_container(docker_client, name).attrs["HostConfig"] for name in ("alice", "bob")}
+    assert (host["alice"]["Memory"], host["alice"]["CpuQuota"]) == (4 * 2**30, 100_000), "alice is not standard"
+    assert (host["bob"]["Memory"], host["bob"]["CpuQuota"]) == (8 * 2**30, 200_000), "bob lost his large size"
 
 
 def test_a_restart_with_the_other_size_changes_the_limits(stack, docker_client, bob):
@@ -179,13 +209,20 @@ def test_a_restart_with_the_other_size_changes_the_limits(stack, docker_client, 
     assert (host["Memory"], host["CpuQuota"]) == (4 * 2**30, 100_000)
 
 
-def test_reference_data_is_read_only_in_every_ai_lab(stack, alice, bob):
+def test_reference_data_is_read_only_in_every_ai_lab(stack, docker_client, alice, bob):
     reference = stack["folder"] / "reference"
     reference.mkdir()
     (reference / "customers.csv").write_text("id,name\n1,Exasol\n")
+    (reference / "customers.csv").chmod(0o600)  # readable by its owner only, as an export may be
     run(stack, "team-load-data")
     for user in (alice, bob):
-        assert user.run_code("print(open('team-data/customers.csv').read())").strip() == "id,name\n1,Exasol"
+        mounts = production.user_container(docker_client, user.name).attrs["Mounts"]
+        mounted = {mount.get("Name"): (mount["Destination"], mount["RW"]) for mount in mounts}
+        assert mounted.get(TEAM_VOLUMES[0]) == ("/home/jupyter/notebooks/team-data", False), mounted
+        assert mounted.get(TEAM_VOLUMES[1]) == ("/home/jupyter/notebooks/team-project", True), mounted
+        # Owned by root, read by the notebook user, while the server runs on (no restart since the copy).
+        seen = user.run_code("import os; f = 'team-data/customers.csv'; print(os.stat(f).st_uid, open(f).read())")
+        assert seen.strip() == "0 id,name\n1,Exasol", seen
     with pytest.raises(kernel.KernelError) as refused:
         alice.run_code("open('team-data/notes.txt', 'w')")
     blocks.assert_in_output(block("team-read-only-error"), str(refused.value))
@@ -243,4 +280,13 @@ def test_a_size_sets_the_limits_and_an_unknown_size_is_refused():
 
 def test_dockerspawners_own_form_offers_only_images():
     """Why the example brings its own form: DockerSpawner's turns nothing but `image` into user options."""
+    own = DockerSpawner(allowed_images=["ai-lab:a", "ai-lab:b"]).options_form
+    assert own.count('name="') == 1 and 'name="image"' in own, own
     assert DockerSpawner().options_from_form({"size": ["large"], "image": ["x"]}) == {"image": "x"}
+    # So the example brings a form with the sizes, turns its answer into a size, and sets the limits before the start.
+    spawner = sized_spawner(None)
+    assert 'name="size" value="large"' in spawner.options_form, spawner.options_form
+    spawner.user_options = spawner.options_from_form({"size": ["large"]})
+    assert callable(spawner.pre_spawn_hook), "the example sets no pre_spawn_hook"
+    spawner.pre_spawn_hook(spawner)
+    assert (spawner.mem_limit, spawner.cpu_limit) == (8 * 2**30, 2.0)

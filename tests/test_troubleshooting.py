@@ -14,6 +14,8 @@ The kept-container test runs last (`@pytest.mark.step`, harness/steps.py): it re
 
 from __future__ import annotations
 
+import json
+
 import docker
 import pytest
 from harness import blocks, compose, hub, minimal_example, shell
@@ -24,6 +26,9 @@ USERS = ("alice", "wrongnetwork", "missingimage", "stockimage", "nosingleuser", 
 
 BREAKAGES = """
 # Test only: break some users' spawns the ways the troubleshooting page describes.
+from jupyterhub.app import JupyterHub
+from jupyterhub.objects import Hub
+
 c.Authenticator.allow_all = False
 c.Authenticator.allowed_users = {
     "wrongnetwork", "missingimage", "stockimage", "nosingleuser", "hubunreachable", "staleuser"
@@ -46,12 +51,13 @@ def break_on_purpose(spawner):
         spawner.remove = False
         spawner.http_timeout = 10  # the container exits at once
     elif name == "hubunreachable":
-        # The API URL the default hub_ip = "127.0.0.1" gives every container.
-        spawner.hub_connect_url = "http://127.0.0.1:8081"
+        # The hub address JupyterHub derives from its own defaults (hub_ip, hub_port): what every container gets.
+        spawner.hub_connect_url = Hub(ip=JupyterHub.hub_ip.default_value, port=JupyterHub.hub_port.default_value).host
         spawner.remove = False
         spawner.http_timeout = 15
     elif name == "staleuser":
-        spawner.remove = False  # the container outlives its server, as before the example set remove = True
+        # DockerSpawner's own default, as before the example set remove = True: the container outlives its server.
+        spawner.remove = type(spawner).class_traits()["remove"].default_value
 
 
 c.Spawner.pre_spawn_hook = break_on_purpose
@@ -81,6 +87,14 @@ def failed_spawn_message(user: hub.User) -> str:
     return user.api("GET", f"/users/{user.name}/server/progress").text
 
 
+def failed_event_message(progress: str) -> str:
+    """The message of the failed event in a spawn's progress stream: the text the spawn page shows."""
+    events = [json.loads(line.removeprefix("data:")) for line in progress.splitlines() if line.startswith("data:")]
+    failed = [event["message"] for event in events if event.get("failed")]
+    assert failed, f"no failed event in the spawn's progress:\n{progress}"
+    return failed[-1]
+
+
 def logged_in(name: str) -> hub.User:
     user = hub.User(minimal_example.URL, name)
     user.login(minimal_example.trial_password())
@@ -98,6 +112,7 @@ def hub_log(client: docker.DockerClient) -> str:
 @pytest.mark.step(1)
 @pytest.mark.usefixtures("broken")
 def test_a_user_not_allowed_sees_the_quoted_login_error():
+    logged_in("wrongnetwork")  # the password is right: a user on the list logs in with it
     alice = hub.User(minimal_example.URL, "alice")
     with pytest.raises(hub.HubError):
         alice.login(minimal_example.trial_password())
@@ -127,10 +142,13 @@ def test_a_missing_image_fails_the_spawn_as_quoted():
 def test_the_stock_ai_lab_image_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("stockimage"))
     # Which reason the page shows depends on whether the container has already exited.
-    assert "Spawn failed" in message, message
+    assert failed_event_message(message).startswith("Spawn failed"), message
     assert "didn't respond in 20 seconds" in message or "The 'ip' trait" in message, message
     log = container_log(docker_client, "stockimage")
     blocks.assert_in_output(symptom("symptom-stock-image"), log)
+    # The example's least privilege reached the container: no capabilities, and no gaining any.
+    host = docker_client.containers.get("ai-lab-stockimage").attrs["HostConfig"]
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges:true" in host["SecurityOpt"], host
 
 
 @pytest.mark.step(5)
@@ -164,6 +182,11 @@ def test_a_container_kept_from_an_earlier_hub_database_is_reused_as_quoted(broke
     env = {**broken["env"], "TRIAL_PASSWORD": minimal_example.trial_password()}
     shell.run_commands(commands, broken["folder"], env)
     hub.wait_until_up(minimal_example.URL)
+    # The new hub has lost track of the container; it is still there, and holds the users' image and the volume.
+    assert docker_client.containers.get("ai-lab-staleuser").id == kept.id
+    assert kept.attrs["Config"]["Image"].startswith("ai-lab-singleuser:"), kept.attrs["Config"]["Image"]
+    with pytest.raises(docker.errors.APIError, match="in use"):
+        docker_client.volumes.get("ai-lab-notebooks-staleuser").remove()
 
     logged_in("staleuser").start(timeout=300)
     assert docker_client.containers.get("ai-lab-staleuser").id == kept.id  # the old container, old settings and all

@@ -103,7 +103,9 @@ def control(falsifiers: list[Falsifier], pytest_command: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="ailab-guide-falsify-") as tmp:
         root = pathlib.Path(tmp)
         copy_project(root)
-        build_site(root)
+        built = build_site(root)
+        if built.returncode != 0:  # else a falsifier's failed build would count as a kill it did not make
+            raise SystemExit(f"The unchanged project's site does not build; fix that first:\n{built.stderr[-3000:]}")
         done = run_tests(root, pytest_command, tests)
     if done.returncode != 0:
         raise SystemExit(f"The falsifiers' tests fail on the unchanged project; fix that first:\n{done.stdout[-3000:]}")
@@ -131,11 +133,15 @@ def run_one(falsifier: Falsifier, pytest_command: list[str]) -> dict:
             return {"id": falsifier.id, "outcome": BROKEN, "detail": str(exc), "seconds": 0}
         build = build_site(root)
         if build.returncode != 0:  # a page that no longer builds is a falsifier the build itself kills
-            outcome, detail = KILLED, "the site build failed: " + build.stderr.strip()[-300:]
+            # ... but only an edit of a page or of a file a page includes can be what broke it
+            outcome = KILLED if falsifier.file.startswith(("docs/", "examples/")) else BROKEN
+            detail = "the site build failed: " + build.stderr.strip()[-300:]
         else:
             done = run_tests(root, pytest_command, falsifier.tests)
-            outcome = {0: SURVIVED, 1: KILLED}.get(done.returncode, BROKEN)
             detail = (done.stdout.strip().splitlines() or [""])[-1]
+            # Exit 1 with a failed or erring test in pytest's last line: a status set for another reason is no kill.
+            failed = done.returncode == 1 and any(word in detail for word in (" failed", " error"))
+            outcome = SURVIVED if done.returncode == 0 else KILLED if failed else BROKEN
     return {"id": falsifier.id, "outcome": outcome, "detail": detail, "seconds": round(time.monotonic() - began)}
 
 

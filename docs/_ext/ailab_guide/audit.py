@@ -59,10 +59,17 @@ class Mark:
         return (self.page, self.test, self.place)
 
 
+CODE = re.compile(r"`[^`]*`")
+
+
 def sentence(before: str) -> str:
-    """The sentence a mark stands after: its line's text up to the mark, from the last sentence end."""
+    """The sentence a mark stands after: its line's text up to the mark, from the last sentence end.
+
+    A sentence end inside inline code (`cap_drop: ALL`) is none.
+    """
     text = LEAD.sub("", before).rstrip()
-    starts = [match.end() for match in SENTENCE_END.finditer(text.rstrip(".!?;:"))]
+    masked = CODE.sub(lambda match: "`" + "x" * (len(match.group()) - 2) + "`", text)  # same length as `text`
+    starts = [match.end() for match in SENTENCE_END.finditer(masked.rstrip(".!?;:"))]
     return " ".join(text[starts[-1] if starts else 0 :].split()).strip(" |")
 
 
