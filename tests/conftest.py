@@ -37,7 +37,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the slow, self-contained checks of the selected tests now (harness/background.py)."""
+    """Note what the engine holds, if a selected test uses it; then start the slow checks (harness/background.py).
+
+    A session without Docker tests leaves the engine alone: another session's work on it is not its own.
+    """
+    global _engine_before  # noqa: PLW0603 (one snapshot per session)
+    if any(item.get_closest_marker("docker") for item in session.items):
+        _engine_before = engine.inventory()
     background.start(getattr(item, "function", None) for item in session.items)
 
 
@@ -50,13 +56,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _report.outcome(report.nodeid, report.when, report.outcome)
 
 
-_engine_before: engine.Inventory | None = None
-_used_engine = False
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _engine_before  # noqa: PLW0603 (one snapshot per session)
-    _engine_before = engine.inventory()
+_engine_before: engine.Inventory | None = None  # what the engine held before a session with Docker tests
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -64,8 +64,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if unproven:
         standins.announce("The report finds blocks this full run did not prove:\n" + "\n".join(unproven))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if _engine_before is None or not _used_engine:
-        return  # a session without Docker tests leaves the engine alone, and another session's work is not its own
+    if _engine_before is None:
+        return
     examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()
     left = now - _engine_before if now is not None and _engine_before is not None else None
@@ -78,8 +78,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client():
-    global _used_engine  # noqa: PLW0603 (the session-end check looks at the engine only if a test used it)
-    _used_engine = True
     try:
         return engine.connect()
     except engine.EngineUnavailable as exc:

@@ -120,10 +120,9 @@ def test_the_status_commands_show_the_running_hub(stack, docker_client):
         output
     )
     assert re.search(rf"^hub-1\s+\| .*Running JupyterHub version {re.escape(version)}", output, re.M), output
-    labels = [f"com.docker.compose.project={PROJECT}", "com.docker.compose.service=ai-lab-image"]
 
     def exited() -> bool:
-        (image_service,) = docker_client.containers.list(all=True, filters={"label": labels})
+        image_service = docker_client.containers.get(f"{PROJECT}-ai-lab-image-1")  # compose's name for it
         return image_service.status == "exited" and image_service.attrs["State"]["ExitCode"] == 0
 
     wait.wait_until(exited, 60, "the ai-lab-image service did not exit with code 0 after printing its version")

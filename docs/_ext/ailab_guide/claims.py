@@ -196,7 +196,9 @@ def claims_by_page(app: Sphinx, docname: str, claims: list[dict]) -> nodes.Node:
             item += proof
             if entry.get("false_if"):
                 false_if = nodes.paragraph(classes=["claims-false-if"])
-                false_if += [nodes.strong(text="False if: "), nodes.Text(entry["false_if"])]
+                false_if += nodes.strong(text="False if: ")
+                for index, part in enumerate(entry["false_if"].split("`")):  # `code` as on the pages
+                    false_if += nodes.literal(text=part) if index % 2 else nodes.Text(part)
                 if entry.get("falsifiers"):
                     false_if += nodes.Text(" Falsifier: ")
                     false_if += [nodes.literal(text=", ".join(entry["falsifiers"]))]

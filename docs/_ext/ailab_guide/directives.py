@@ -178,8 +178,25 @@ class FalsifySummary(SphinxDirective):
         if record["listed"] > len(results):
             text += f" {record['listed'] - len(results)} newer falsifiers have not run yet."
         result: list[nodes.Node] = [nodes.paragraph(text=text)]
-        rows = [[nodes.literal(text=r["id"]), r["claim"], r["outcome"]] for r in results]
-        result.append(table(["Falsifier", "The sentence it makes false", "Outcome"], rows, [25, 60, 15]))
+        # Per page, not per falsifier: two hundred rows would bury the few that matter, which are listed below.
+        pages: dict[str, list[dict]] = {}
+        for r in results:
+            pages.setdefault(r["claim"].split(".md:", 1)[0], []).append(r)
+        rows = [
+            [f"{page}.md", str(len(done)), str(sum(r.get("docker", False) for r in done)),
+             str(sum(r["outcome"] == "killed" for r in done))]
+            for page, done in sorted(pages.items())
+        ]  # fmt: skip
+        result.append(table(["Page", "Falsifiers run", "With Docker", "Killed"], rows, [40, 20, 20, 20]))
+        others = [r for r in results if r["outcome"] != "killed"]
+        if others:
+            items = nodes.bullet_list()
+            for r in others:
+                item = nodes.list_item()
+                what = nodes.Text(f" {r['outcome']}: {r['claim']}")
+                item += nodes.paragraph("", "", nodes.literal(text=r["id"]), what)
+                items += item
+            result += [nodes.paragraph(text="Not killed, each a defect to fix:"), items]
         return result
 
 
@@ -268,7 +285,7 @@ def deviations(report: dict) -> list[nodes.Node]:
     found = report.get("deviations", [])
     if not found:
         return []
-    items = nodes.bullet_list()
+    items = nodes.bullet_list(classes=["deviations"])  # long KEY=VALUE words wrap (guide.css)
     for deviation in found:
         item = nodes.list_item()
         paragraph = nodes.paragraph()
