@@ -150,8 +150,9 @@ def revision() -> str:
     git = lambda *args: subprocess.run(  # noqa: E731
         ["git", *args], cwd=paths.ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
+    record = f":!{RESULTS.relative_to(paths.ROOT).as_posix()}"  # the results file itself makes no difference
     return git("rev-parse", "--short", "HEAD") + (
-        "-dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
+        "-dirty" if git("status", "--porcelain", "--untracked-files=no", "--", ".", record) else ""
     )
 
 
