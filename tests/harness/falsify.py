@@ -190,6 +190,22 @@ def main() -> int:
         control(chosen, pytest_command)
     elif commit.endswith("-dirty"):
         raise SystemExit("--suite-passed speaks for a commit: commit or stash the changes first")
+    full = len(chosen) == len(every)
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() and not full else {}
+
+    def save() -> dict:
+        """The run so far, into the record after every falsifier: a run stopped early keeps what it did."""
+        run = {
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit,
+            "scope": "full" if full else f"{len(results)} of {len(every)}",
+            "seconds": round(time.monotonic() - began),
+            "control": "the full test suite at this commit" if args.suite_passed else "the named tests, unchanged copy",
+        }
+        if full or args.record:
+            RESULTS.write_text(json.dumps(merged(earlier, run, results, every), indent=2) + "\n")
+        return run
+
     for falsifier in chosen:
         result = run_one(falsifier, pytest_command)
         when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -198,16 +214,8 @@ def main() -> int:
             | {"date": when, "commit": commit}
         )
         print(f"{result['outcome']:>8}  {falsifier.id}  ({result['seconds']} s)  {result['detail']}", flush=True)
-    run = {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit,
-        "scope": "full" if len(chosen) == len(every) else f"{len(chosen)} of {len(every)}",
-        "seconds": round(time.monotonic() - began),
-        "control": "the full test suite at this commit" if args.suite_passed else "the named tests, unchanged copy",
-    }
-    if run["scope"] == "full" or args.record:
-        earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() and run["scope"] != "full" else {}
-        RESULTS.write_text(json.dumps(merged(earlier, run, results, every), indent=2) + "\n")
+        save()
+    run = save()
     killed = sum(r["outcome"] == KILLED for r in results)
     print(f"{killed} of {len(results)} falsifiers killed in {run['seconds']} s")
     return 0 if killed == len(results) else 1
