@@ -67,14 +67,7 @@ def fragment_lines(block: Block) -> frozenset[int]:
     raise CheckFailed(f"{block.id}: the lines it shows are not in {block.source}")
 
 
-@functools.cache
-def _runs_by_default(block: Block) -> bool:
-    shown = fragment_lines(block)
-    if not shown:
-        return True
-    return bool(shown & lines_run(block.source_path, hubconfig.compose_environment(block.example or "minimal")))
-
-
+@functools.cache  # collection asks once per block and check; one traced load each is enough
 def runs_by_default(block: Block) -> bool:
     """Whether loading the file with the example's own settings runs the part a block shows.
 
@@ -82,7 +75,10 @@ def runs_by_default(block: Block) -> bool:
     OpenID Connect login) is not proven by that load: its test loads the file
     with settings that take the branch and credits the block (harness.blocks.note).
     """
-    return _runs_by_default(block)
+    shown = fragment_lines(block)
+    if not shown:
+        return True
+    return bool(shown & lines_run(block.source_path, hubconfig.compose_environment(block.example or "minimal")))
 
 
 def check_config(config) -> str:
