@@ -33,7 +33,7 @@ import time
 
 import yaml
 
-from . import paths
+from . import engine, paths
 
 LISTS = paths.ROOT / "tests" / "falsifiers"
 RESULTS = paths.DOCS / "_static" / "falsify.json"
@@ -123,6 +123,17 @@ def build_site(root: pathlib.Path) -> subprocess.CompletedProcess:
 
 
 def run_one(falsifier: Falsifier, pytest_command: list[str]) -> dict:
+    """Apply one falsifier to a scratch copy and run its tests there; a Docker one leaves the engine as it found it."""
+    before = engine.inventory() if falsifier.docker else None
+    try:
+        return falsified(falsifier, pytest_command)
+    finally:
+        now = engine.inventory() if before is not None else None
+        if now is not None:
+            engine.remove_left(engine.connect(), now - before)
+
+
+def falsified(falsifier: Falsifier, pytest_command: list[str]) -> dict:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ailab-guide-falsify-") as tmp:
         root = pathlib.Path(tmp)
