@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -86,9 +87,25 @@ def copy_project(into: pathlib.Path) -> None:
         shutil.copytree(modules, into / "tests" / "node_modules", symlinks=True)
 
 
+def in_file_order(tests: list[str]) -> list[str]:
+    """The node ids as a full run orders them: module by module, each in the order of its file.
+
+    pytest runs node ids given on the command line in the order given; tests of a
+    module that share a running example must not run in alphabetical order.
+    """
+
+    def place(test: str) -> tuple[str, int]:
+        module, _, name = test.partition("::")
+        function = re.escape(name.split("[")[0])
+        found = re.search(rf"^(?:async )?def {function}\(", (paths.ROOT / module).read_text(), re.M)
+        return module, found.start() if found else -1
+
+    return sorted(dict.fromkeys(tests), key=place)
+
+
 def run_tests(root: pathlib.Path, pytest_command: list[str], tests: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*pytest_command, "-p", "no:cacheprovider", "-q", *tests],
+        [*pytest_command, "-p", "no:cacheprovider", "-q", *in_file_order(tests)],
         cwd=root,
         capture_output=True,
         text=True,
@@ -99,7 +116,7 @@ def run_tests(root: pathlib.Path, pytest_command: list[str], tests: list[str]) -
 
 def control(falsifiers: list[Falsifier], pytest_command: list[str]) -> None:
     """Every named test, on an unchanged copy, must pass: else a kill would say nothing."""
-    tests = sorted({test for falsifier in falsifiers for test in falsifier.tests})
+    tests = [test for falsifier in falsifiers for test in falsifier.tests]
     with tempfile.TemporaryDirectory(prefix="ailab-guide-falsify-") as tmp:
         root = pathlib.Path(tmp)
         copy_project(root)
