@@ -126,7 +126,7 @@ def control(falsifiers: list[Falsifier], pytest_command: list[str]) -> None:
         done = run_tests(root, pytest_command, tests)
     if done.returncode != 0:
         raise SystemExit(f"The falsifiers' tests fail on the unchanged project; fix that first:\n{done.stdout[-3000:]}")
-    print(f"control: the {len(tests)} named tests pass on the unchanged project", flush=True)
+    print(f"control: the {len(set(tests))} named tests pass on the unchanged project", flush=True)
 
 
 def build_site(root: pathlib.Path) -> subprocess.CompletedProcess:
