@@ -43,8 +43,8 @@ def install(session: nox.Session) -> None:
     )
 
 
-def install_axe(session: nox.Session) -> None:
-    """axe-core, which the site audit injects into pages, at the version tests/package-lock.json pins."""
+def install_node_packages(session: nox.Session) -> None:
+    """tests/package-lock.json's pins: axe-core (the site audit injects it) and oidc-provider (the login test runs it)."""
     session.run("npm", "ci", "--prefix", "tests", "--no-audit", "--no-fund", external=True)
 
 
@@ -90,7 +90,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Build the site, run every test against a real Docker engine, then build the site with the report."""
     install(session)
-    install_axe(session)
+    install_node_packages(session)
     # Built for an address under a sub-path, as GitHub project pages serve it, so that the
     # site audit proves the 404 page and every link work there (example.org: a test address).
     session.env["SITE_URL"] = os.environ.get("SITE_URL") or TEST_SITE_URL
@@ -114,7 +114,7 @@ def falsify(session: nox.Session) -> None:
     Not part of `tests` (it runs the Docker modules once per falsifier); `-- --only ID,ID` runs some.
     """
     install(session)
-    install_axe(session)
+    install_node_packages(session)
     env = {
         "PYTHONPATH": "tests:docs/_ext",
         "SITE_URL": os.environ.get("SITE_URL") or TEST_SITE_URL,
@@ -142,7 +142,7 @@ def standin_lock(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark spawns, image size, many users at once and the site build (needs Docker; Benchmarks says how long)."""
     install(session)
-    install_axe(session)  # the site part runs the whole test suite, as `tests` does
+    install_node_packages(session)  # the site part runs the whole test suite, as `tests` does
     env = {
         "PYTHONPATH": "tests:docs/_ext",
         "SITE_URL": os.environ.get("SITE_URL") or TEST_SITE_URL,

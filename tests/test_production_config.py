@@ -112,6 +112,9 @@ def test_the_pages_table_of_settings_shows_the_compose_files_defaults():
     page = (paths.DOCS / PAGE).read_text()
     rows = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \| ([^|]+) \|", page, re.M)
     assert rows, "the settings table is gone from the production page"
+    listed = {name for names, _ in rows for name in re.findall(r"`(\w+)`", names)}
+    unlisted = read - listed - set(versions.pins("production"))  # the versions are .env's, explained above
+    assert not unlisted, f"docker-compose.yml reads {sorted(unlisted)}, which the page's table of settings leaves out"
     for names, shown in rows:
         for name, value in zip(re.findall(r"`(\w+)`", names), re.findall(r"`([^`]*)`", shown) or [""], strict=False):
             assert name in read, f"the page's table lists {name}, which docker-compose.yml does not read"

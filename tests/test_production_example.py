@@ -11,8 +11,10 @@ idle culler (the upgrade has a module of its own, test_production_upgrade.py). T
 
 from __future__ import annotations
 
+import ast
 import datetime
 import re
+import socket
 
 import docker.errors
 import pytest
@@ -74,6 +76,24 @@ def container(client, name: str = USER):
 hub_container = production.hub_container
 
 
+def host_address(client) -> str:
+    """An address of this machine other than 127.0.0.1 (its address on Docker's default network), as from outside."""
+    return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+
+
+def published(client) -> list[dict]:
+    return hub_container(client).attrs["NetworkSettings"]["Ports"]["8443/tcp"]
+
+
+@pytest.mark.step(0.5)
+def test_before_the_admin_signs_up_the_hub_answers_on_127_0_0_1_only(stack, docker_client):
+    """First, before the admin fixture signs anyone up: the port is published on the loopback address alone."""
+    assert published(docker_client) == [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]
+    assert requests.get(f"{stack['url']}/hub/login", verify=stack["verify"], timeout=30).status_code == 200
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host_address(docker_client), PORT), timeout=10).close()
+
+
 @pytest.mark.step(1)
 @pytest.mark.usefixtures("stack")
 def test_the_hub_runs_the_config_the_page_shows(docker_client):
@@ -87,6 +107,25 @@ def test_the_hub_runs_the_config_the_page_shows(docker_client):
 def test_the_user_runs_code_over_https(ada):
     output = ada.run_code("import exasol.nb_connector, getpass; print(getpass.getuser())")
     assert output.strip() == "jupyter"
+    notebook_is_there(ada)
+
+
+@pytest.mark.step(2.5)
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_once_the_port_is_open_nobody_else_can_take_the_admins_name(stack, admin, ada, docker_client):
+    """The page's step opens the port; from another address an outsider can neither sign up as the admin nor log in."""
+    before = container(docker_client).id
+    run(stack, "production-open")
+    hub.wait_until_up(stack["url"], verify=stack["verify"])
+    assert published(docker_client) == [{"HostIp": "0.0.0.0", "HostPort": str(PORT)}]
+    # The outsider comes in at another address of the machine, so the certificate (for localhost) is not theirs.
+    outsider = hub.User(f"https://{host_address(docker_client)}:{PORT}", production.admin_name(), verify=False)
+    outsider.session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over verify=False
+    password = "an-outsiders-long-passphrase"
+    blocks.assert_in_output(block("production-admin-taken"), outsider.sign_up(password), exact=True)
+    outsider.login_error(password)  # raises if the outsider got in
+    assert container(docker_client).id == before, "opening the port replaced the user's container"
+    assert ada.run_code("print(6 * 7)").strip() == "42", "the user's server is unreachable after the port opened"
     notebook_is_there(ada)
 
 
@@ -195,6 +234,45 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada, docker_cli
     assert owner.strip() == "jupyter", "the restore changed the file's owner"
     mode = ada.run_code(f"import os, stat; print(oct(stat.S_IMODE(os.stat({NOTEBOOK!r}).st_mode)))")
     assert mode.strip() == "0o664", f"the restore changed the file's mode to {mode.strip()}"
+
+
+@pytest.mark.step(12)
+def test_a_restart_applies_no_change_and_the_start_command_applies_both(stack, ada, docker_client):
+    """The page's `.env` and config changes: a restart shows neither, the start command both; the server runs on."""
+    (announcement,) = ast.literal_eval(block("production-announcement").text.split("=", 1)[1].strip()).values()
+    config = stack["folder"] / "jupyterhub_config.py"
+    run(stack, "production-change-memory")
+    config.write_text(config.read_text() + "\n" + block("production-announcement").text)
+    memory = lambda found: found.attrs["HostConfig"]["Memory"]  # noqa: E731
+    before, limit = container(docker_client).id, memory(container(docker_client))
+
+    def hub_shows() -> tuple[str, bool]:
+        """The memory limit in the hub's settings; whether the login page and the user's home show the notice."""
+        hub.wait_until_up(stack["url"], verify=stack["verify"])
+        environment = dict(line.split("=", 1) for line in hub_container(docker_client).attrs["Config"]["Env"])
+        home = ada.session.get(f"{stack['url']}/hub/home", timeout=30)
+        assert home.status_code == 200, f"{USER}'s home page: HTTP {home.status_code}"
+        assert home.url.endswith("/hub/home"), f"{USER} was logged out: {home.url}"
+        login = requests.get(f"{stack['url']}/hub/login", verify=stack["verify"], timeout=30)
+        return environment["USER_MEM_LIMIT"], announcement in home.text and announcement in login.text
+
+    run(stack, "production-restart")
+    assert hub_shows() == ("4G", False), "a restart applied a changed setting"
+    old_image = hub_container(docker_client).image
+    run(stack, "production-apply")
+    assert hub_shows() == ("6G", True), "the start command did not apply the changed .env and config"
+    old_image.reload()
+    assert not old_image.tags, f"the hub's previous image kept its tags {old_image.tags}"
+    docker_client.images.remove(old_image.id)  # as `docker image prune` would, which the page names
+    running = hub_container(docker_client).exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"]).output.decode()
+    assert running.rstrip().endswith(block("production-announcement").text.strip())
+    blocks.note(block("production-announcement"), blocks.STARTED)
+    assert container(docker_client).id == before, "applying the change replaced the user's container"
+    assert memory(container(docker_client)) == limit, "the running server's limit changed"
+    notebook_is_there(ada)
+    ada.stop()
+    ada.start()
+    assert memory(container(docker_client)) == 6 * 1024**3, "the next start did not get the new limit"
 
 
 @pytest.mark.step(13)

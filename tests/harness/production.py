@@ -53,8 +53,11 @@ def running(
     *,
     change: Callable[[pathlib.Path], None] | None = None,
     env: dict[str, str] | None = None,
+    steps: tuple[str, ...] = (),
 ) -> Iterator[dict]:
     """Unpack, make the certificate and settings as the page says, start; yield the running copy.
+
+    `steps` names more of the page's set-up blocks, run after the settings (the OpenID Connect settings, say).
 
     The dict holds `folder`, `env`, `url`, `up_seconds` and `verify` (the
     self-signed certificate a client must trust). `users` are the accounts
@@ -65,6 +68,8 @@ def running(
     def set_up(folder: pathlib.Path) -> None:
         shell.run_commands(block("production-certificate"), folder)
         shell.run_commands(block("production-settings"), folder)
+        for name in steps:
+            shell.run_commands(block(name), folder)
 
     with deployment.running_copy(
         client,

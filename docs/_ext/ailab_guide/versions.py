@@ -50,6 +50,9 @@ def substitutions() -> dict[str, str]:
         "[JupyterHub's version check](https://github.com/jupyterhub/jupyterhub/blob/"
         f"{values['jupyterhub_version']}/jupyterhub/_version.py)"
     )
+    # The tests' own servers, pinned in tests/package.json (the OpenID Connect provider).
+    node_packages = json.loads((EXAMPLES.parent / "tests" / "package.json").read_text())["dependencies"]
+    values["oidc_provider_version"] = node_packages["oidc-provider"]
     environment = tested_with().get("environment", {})
     values["tested_engine"] = environment.get("engine") or "(no full test run recorded)"
     values["tested_compose"] = environment.get("compose") or "(no full test run recorded)"
