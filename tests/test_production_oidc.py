@@ -10,10 +10,12 @@ member of the admins' group.
 
 from __future__ import annotations
 
+import html
 import re
 import urllib.parse
 
 import pytest
+import requests
 from harness import blocks, oidc, production
 
 PAGE = production.PAGE
@@ -74,3 +76,18 @@ def test_a_member_of_the_admins_group_becomes_an_admin(stack):
     assert cy.model()["admin"] is True, cy.model()
     listed = cy.api("GET", "/users")
     assert listed.status_code == 200 and {"ada", "cy"} <= {u["name"] for u in listed.json()}, listed.text[:300]
+
+
+def test_a_redirect_url_the_provider_does_not_know_is_refused_as_quoted(stack, settings, docker_client):
+    """The hub's own request to a provider that registered another redirect URL for the client (a second provider)."""
+    host = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    client = {"client_id": settings["OIDC_CLIENT_ID"], "client_secret": settings["OIDC_CLIENT_SECRET"]}
+    client["redirect_uris"] = [f"{settings['HUB_PUBLIC_URL']}/hub/oauth_callback"]  # the page's example address
+    visitor = production.person(stack, "ada")
+    request = visitor.session.get(f"{stack['url']}/hub/oauth_login", allow_redirects=False, timeout=30)
+    query = urllib.parse.urlsplit(request.headers["Location"]).query
+    with oidc.provider(host, client, {"ada": [settings["OIDC_USERS_GROUP"]]}) as elsewhere:
+        refused = requests.get(f"{elsewhere.issuer}/auth?{query}", timeout=30)
+    assert refused.status_code == 400, refused.status_code
+    shown = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", refused.text)).split())
+    blocks.assert_in_output(blocks.named("troubleshooting.md", "trouble-oidc-redirect"), shown)
