@@ -108,7 +108,8 @@ def log_in(user: hub.User) -> tuple[str, requests.Response]:
     authorize = start.headers["Location"]
     sign_in = session.get(authorize, timeout=30)
     # The provider's development sign-in form takes any password; the hub's decision is what is tested.
-    consent = session.post(form_action(sign_in), data={"prompt": "login", "login": user.name, "password": "-"})
+    login = {"prompt": "login", "login": user.name, "password": "-"}
+    consent = session.post(form_action(sign_in), data=login, timeout=30)
     answer = session.post(form_action(consent), data={"prompt": "consent"}, allow_redirects=False, timeout=30)
     callback = f"{user.url}/hub/oauth_callback"
     while answer.is_redirect:
