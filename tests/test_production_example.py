@@ -76,11 +76,6 @@ def container(client, name: str = USER):
 hub_container = production.hub_container
 
 
-def host_address(client) -> str:
-    """An address of this machine other than 127.0.0.1 (its address on Docker's default network), as from outside."""
-    return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
-
-
 def published(client) -> list[dict]:
     return hub_container(client).attrs["NetworkSettings"]["Ports"]["8443/tcp"]
 
@@ -91,7 +86,7 @@ def test_before_the_admin_signs_up_the_hub_answers_on_127_0_0_1_only(stack, dock
     assert published(docker_client) == [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]
     assert requests.get(f"{stack['url']}/hub/login", verify=stack["verify"], timeout=30).status_code == 200
     with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((host_address(docker_client), PORT), timeout=10).close()
+        socket.create_connection((engine.host_address(docker_client), PORT), timeout=10).close()
 
 
 @pytest.mark.step(1)
@@ -119,7 +114,7 @@ def test_once_the_port_is_open_nobody_else_can_take_the_admins_name(stack, admin
     hub.wait_until_up(stack["url"], verify=stack["verify"])
     assert published(docker_client) == [{"HostIp": "0.0.0.0", "HostPort": str(PORT)}]
     # The outsider comes in at another address of the machine, so the certificate (for localhost) is not theirs.
-    outsider = hub.User(f"https://{host_address(docker_client)}:{PORT}", production.admin_name(), verify=False)
+    outsider = hub.User(f"https://{engine.host_address(docker_client)}:{PORT}", production.admin_name(), verify=False)
     outsider.session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over verify=False
     password = "an-outsiders-long-passphrase"
     blocks.assert_in_output(block("production-admin-taken"), outsider.sign_up(password), exact=True)

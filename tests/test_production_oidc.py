@@ -10,13 +10,11 @@ member of the admins' group.
 
 from __future__ import annotations
 
-import html
-import re
 import urllib.parse
 
 import pytest
 import requests
-from harness import blocks, oidc, production
+from harness import blocks, engine, oidc, production
 
 PAGE = production.PAGE
 PEOPLE = ("ada", "bob", "cy")  # in the users' group, in neither group, in the admins' group
@@ -31,11 +29,9 @@ def settings() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def provider(docker_client, settings):
-    host = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
-    client = {"client_id": settings["OIDC_CLIENT_ID"], "client_secret": settings["OIDC_CLIENT_SECRET"]}
-    client["redirect_uris"] = [f"{HUB}/hub/oauth_callback"]
     groups = [[settings["OIDC_USERS_GROUP"]], ["sales"], [settings["OIDC_ADMINS_GROUP"]]]
-    with oidc.provider(host, client, dict(zip(PEOPLE, groups, strict=True))) as running:
+    client = oidc.registered_client(settings, HUB)
+    with oidc.provider(engine.host_address(docker_client), client, dict(zip(PEOPLE, groups, strict=True))) as running:
         yield running
 
 
@@ -65,8 +61,7 @@ def test_someone_outside_the_users_group_is_refused(stack):
     _, answer = oidc.log_in(bob)
     assert answer.status_code == 403, f"bob got HTTP {answer.status_code}"
     assert "jupyterhub-session-id" not in bob.session.cookies
-    shown = " ".join(re.sub(r"<[^>]+>", " ", answer.text).split())  # the page's text, as the browser shows it
-    blocks.assert_in_output(blocks.named(PAGE, "production-oidc-refused"), shown)
+    blocks.assert_in_output(blocks.named(PAGE, "production-oidc-refused"), oidc.visible_text(answer.text))
 
 
 def test_a_member_of_the_admins_group_becomes_an_admin(stack):
@@ -80,14 +75,15 @@ def test_a_member_of_the_admins_group_becomes_an_admin(stack):
 
 def test_a_redirect_url_the_provider_does_not_know_is_refused_as_quoted(stack, settings, docker_client):
     """The hub's own request to a provider that registered another redirect URL for the client (a second provider)."""
-    host = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
-    client = {"client_id": settings["OIDC_CLIENT_ID"], "client_secret": settings["OIDC_CLIENT_SECRET"]}
-    client["redirect_uris"] = [f"{settings['HUB_PUBLIC_URL']}/hub/oauth_callback"]  # the page's example address
+    client = oidc.registered_client(settings, settings["HUB_PUBLIC_URL"])  # the page's example address
     visitor = production.person(stack, "ada")
     request = visitor.session.get(f"{stack['url']}/hub/oauth_login", allow_redirects=False, timeout=30)
     query = urllib.parse.urlsplit(request.headers["Location"]).query
-    with oidc.provider(host, client, {"ada": [settings["OIDC_USERS_GROUP"]]}) as elsewhere:
+    with oidc.provider(
+        engine.host_address(docker_client), client, {"ada": [settings["OIDC_USERS_GROUP"]]}
+    ) as elsewhere:
         refused = requests.get(f"{elsewhere.issuer}/auth?{query}", timeout=30)
     assert refused.status_code == 400, refused.status_code
-    shown = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", refused.text)).split())
-    blocks.assert_in_output(blocks.named("troubleshooting.md", "trouble-oidc-redirect"), shown)
+    blocks.assert_in_output(
+        blocks.named("troubleshooting.md", "trouble-oidc-redirect"), oidc.visible_text(refused.text)
+    )

@@ -99,23 +99,9 @@ def image_entries(image) -> set[str]:
     return {f"{image.short_id} {tag}" for tag in image.tags} or {f"{image.short_id} <none>"}
 
 
-def remove_left(client: docker.DockerClient, left: Inventory) -> None:
-    """Remove the containers, networks and volumes of `left` (images stay: they are a build cache).
-
-    A falsified copy can fail half-way through its test, before its own clean-up
-    runs; what it left must not pile up over a run of a hundred falsifiers.
-    """
-    for name in left.containers:
-        try:
-            client.containers.get(name).remove(force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-    for kind, names in ((client.networks, left.networks), (client.volumes, left.volumes)):
-        for name in names:
-            try:
-                kind.get(name).remove()
-            except docker.errors.NotFound:
-                pass
+def host_address(client: docker.DockerClient) -> str:
+    """This machine's address on Docker's default network: not 127.0.0.1, and reachable from containers too."""
+    return client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
 
 
 def inventory() -> Inventory | None:

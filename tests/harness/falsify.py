@@ -34,7 +34,7 @@ import time
 
 import yaml
 
-from . import engine, paths
+from . import compose, engine, paths
 
 LISTS = paths.ROOT / "tests" / "falsifiers"
 RESULTS = paths.DOCS / "_static" / "falsify.json"
@@ -146,8 +146,11 @@ def run_one(falsifier: Falsifier, pytest_command: list[str]) -> dict:
         return falsified(falsifier, pytest_command)
     finally:
         now = engine.inventory() if before is not None else None
-        if now is not None:
-            engine.remove_left(engine.connect(), now - before)
+        if now is not None:  # a copy that failed half-way skipped its own clean-up; images stay, as a build cache
+            left = now - before
+            compose.remove_leftovers(
+                engine.connect(), sorted(left.containers), sorted(left.volumes), sorted(left.networks)
+            )
 
 
 def falsified(falsifier: Falsifier, pytest_command: list[str]) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
 import json
 import re
 import socket
@@ -29,6 +30,20 @@ SCRIPT = paths.ROOT / "tests" / "servers" / "oidc-provider.mjs"
 def page_settings(block: snippets.Block) -> dict[str, str]:
     """The KEY=value lines a page's settings block appends to .env."""
     return dict(re.findall(r"^([A-Z_]+)=(.*)$", block.text, re.M))
+
+
+def registered_client(settings: dict[str, str], hub_url: str) -> dict:
+    """The hub as a provider registers it: the page's client id and secret, and the callback under `hub_url`."""
+    return {
+        "client_id": settings["OIDC_CLIENT_ID"],
+        "client_secret": settings["OIDC_CLIENT_SECRET"],
+        "redirect_uris": [f"{hub_url}/hub/oauth_callback"],
+    }
+
+
+def visible_text(page: str) -> str:
+    """A page's text as a browser shows it: no tags, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 @dataclasses.dataclass(frozen=True)
