@@ -44,7 +44,7 @@ def install(session: nox.Session) -> None:
 
 
 def install_node_packages(session: nox.Session) -> None:
-    """tests/package-lock.json's pins: axe-core (the site audit injects it) and oidc-provider (the login test runs it)."""
+    """The pins of tests/package-lock.json: axe-core (the site audit) and oidc-provider (the login test)."""
     session.run("npm", "ci", "--prefix", "tests", "--no-audit", "--no-fund", external=True)
 
 
