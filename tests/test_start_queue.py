@@ -36,8 +36,8 @@ def spawner(config, name: str) -> DockerSpawner:
     return config.JupyterHub.spawner_class(config=config, user=user, hub=types.SimpleNamespace(url="http://hub:8081"))
 
 
-def test_production_starts_two_servers_per_core_at_a_time() -> None:
-    """The production hub's spawner is a DockerSpawner whose start waits for one of two places per CPU core.
+def test_production_starts_one_server_per_core_at_a_time() -> None:
+    """The production hub's spawner is a DockerSpawner whose start waits for a place, one per CPU core.
 
     With all places but one taken, a start goes on to the engine; with all taken, it waits.
     """
@@ -46,7 +46,7 @@ def test_production_starts_two_servers_per_core_at_a_time() -> None:
         queued = config.JupyterHub.spawner_class
         assert isinstance(queued, type) and issubclass(queued, DockerSpawner), queued
         assert isinstance(queued.slots, asyncio.Semaphore)
-        places = 2 * os.cpu_count()
+        places = os.cpu_count()
 
         async def scenario() -> tuple[bool, bool]:
             for _ in range(places - 1):  # a queue with fewer places stops here (TimeoutError)

@@ -139,8 +139,8 @@ c.JupyterHub.load_roles = [
 class QueuedDockerSpawner(DockerSpawner):
     """DockerSpawner that starts a few servers at a time, in the order users asked; the rest wait their turn."""
 
-    # Two starts per core: a start needs a core only part of the time (it also waits on the engine).
-    slots = asyncio.Semaphore(2 * (os.cpu_count() or 1))
+    # One start per core: more at a time only shares the cores among more starts, so each ends later.
+    slots = asyncio.Semaphore(os.cpu_count() or 1)
 
     async def start(self):
         async with self.slots:
