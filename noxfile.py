@@ -37,6 +37,7 @@ def install(session: nox.Session) -> None:
         # The production hub's plugins, so the config checks know their traits.
         f"jupyterhub-nativeauthenticator=={production['NATIVEAUTHENTICATOR_VERSION']}",
         f"oauthenticator=={production['OAUTHENTICATOR_VERSION']}",
+        f"jupyterhub-ldapauthenticator=={production['LDAPAUTHENTICATOR_VERSION']}",
         f"jupyterhub-idle-culler=={production['IDLE_CULLER_VERSION']}",
         # KubeSpawner as the Kubernetes example's chart bundles it, for its trait checks.
         f"jupyterhub-kubespawner=={versions.pins('kubernetes')['KUBESPAWNER_VERSION']}",

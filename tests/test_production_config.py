@@ -1,8 +1,8 @@
-"""The production config without Docker: both ways to log in load and name only real traits.
+"""The production config without Docker: each way to log in loads and names only real traits.
 
-The OpenID Connect branch cannot be run here (no identity provider), so this
-is where it is proven as far as it can be: every setting is a trait of the
-installed oauthenticator and takes its value.
+The logins themselves run against real servers elsewhere (test_production_oidc.py,
+test_production_ldap.py); here each branch is loaded as JupyterHub loads it, and
+every setting must be a trait of the installed authenticator.
 """
 
 from __future__ import annotations
@@ -70,6 +70,29 @@ def test_the_openid_connect_branch_names_only_real_traits():
     blocks.note(shown, blocks.VALIDATED)
 
 
+def test_the_ldap_branch_names_only_real_traits():
+    """The LDAP branch with the page's settings (and what ldap.yml adds) loads, and names only real traits."""
+    shown = blocks.named("https-and-logins.md", "ldap-login")
+    settings = {
+        **dict(re.findall(r"^(LDAP_\w+)=(.*)$", blocks.named("https-and-logins.md", "ldap-settings").text, re.M)),
+        "HUB_LOGIN": "ldap",
+        "LDAP_PORT": "389",
+    }
+    assert not checks.configs.runs_by_default(shown), "the default settings now run the LDAP branch"
+    env = {**hubconfig.compose_environment("production"), **settings}
+    assert checks.configs.fragment_lines(shown) & checks.configs.lines_run(CONFIG, env), "the branch did not run"
+    config = load(**settings)
+    assert config.JupyterHub.authenticator_class == "ldap"
+    assert config.LDAPAuthenticator.bind_dn_template == ["uid={username},ou=people,dc=example,dc=org"]
+    checks.configs.check_config(config)
+    blocks.note(shown, blocks.VALIDATED)
+
+
+def test_an_unknown_login_stops_the_hub_with_the_choices():
+    with pytest.raises(SystemExit, match="HUB_LOGIN=ladp is none of native, oidc, ldap"):
+        load(HUB_LOGIN="ladp")
+
+
 def test_the_page_shows_exactly_the_openid_connect_branch():
     """The page includes the branch between its markers; moved markers would show the wrong lines."""
     shown = blocks.named(PAGE, "production-oidc").text
@@ -92,6 +115,7 @@ def test_the_checks_use_the_versions_the_example_pins():
         ("dockerspawner", "DOCKERSPAWNER_VERSION"),
         ("jupyterhub-nativeauthenticator", "NATIVEAUTHENTICATOR_VERSION"),
         ("oauthenticator", "OAUTHENTICATOR_VERSION"),
+        ("jupyterhub-ldapauthenticator", "LDAPAUTHENTICATOR_VERSION"),
         ("jupyterhub-idle-culler", "IDLE_CULLER_VERSION"),
     ]:
         assert importlib.metadata.version(package) == pins[key], f"{package}: install with nox (noxfile.install)"

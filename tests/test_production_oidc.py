@@ -39,7 +39,9 @@ def provider(docker_client, settings):
 def stack(docker_client, base_images, provider, tmp_path_factory):
     scratch = tmp_path_factory.mktemp("production-oidc")
     addresses = provider.addresses(HUB)
-    with production.running(docker_client, scratch, PEOPLE, env=addresses, steps=("production-oidc-settings",)) as up:
+    with production.running(
+        docker_client, scratch, PEOPLE, env=addresses, steps=(production.block("production-oidc-settings"),)
+    ) as up:
         yield up
 
 

@@ -30,7 +30,8 @@ c.Authenticator.admin_users = {required("HUB_ADMIN")}
 # itself decides who that is (an approved account, or a member of a group).
 c.Authenticator.allow_all = True
 
-if os.environ.get("HUB_LOGIN", "native") == "native":
+login = os.environ.get("HUB_LOGIN", "native")
+if login == "native":
     # [native-login]
     # Accounts kept by the hub: people sign up at /hub/signup, and an admin
     # approves each account at /hub/authorize before it can log in.
@@ -73,7 +74,7 @@ if os.environ.get("HUB_LOGIN", "native") == "native":
     c.NativeAuthenticator.allowed_failed_logins = 5
     c.NativeAuthenticator.seconds_before_next_try = 600
     # [native-login-end]
-else:
+elif login == "oidc":
     # [oidc-login]
     # Log in with your organisation's OpenID Connect provider instead.
     c.JupyterHub.authenticator_class = "generic-oauth"
@@ -95,13 +96,51 @@ else:
     c.GenericOAuthenticator.allowed_groups = {required("OIDC_USERS_GROUP")}
     c.GenericOAuthenticator.admin_groups = {required("OIDC_ADMINS_GROUP")}
     # [oidc-login-end]
+elif login == "ldap":
+    # [ldap-login]
+    # Log in with your directory's accounts (OpenLDAP, Active Directory).
+    import ssl
+
+    c.JupyterHub.authenticator_class = "ldap"
+    c.LDAPAuthenticator.server_address = required("LDAP_SERVER")
+    c.LDAPAuthenticator.server_port = int(required("LDAP_PORT"))
+    # StartTLS before the password goes over the wire, and the directory's
+    # certificate checked against its CA (ldap3 checks nothing without `validate`).
+    c.LDAPAuthenticator.tls_strategy = "before_bind"
+    c.LDAPAuthenticator.tls_kwargs = {"ca_certs_file": "/run/secrets/ldap_ca", "validate": ssl.CERT_REQUIRED}
+    # A user logs in with her own entry's name and password: no service account.
+    c.LDAPAuthenticator.bind_dn_template = [required("LDAP_BIND_DN_TEMPLATE")]
+    # Members of either group may log in; the admins' group also makes admins.
+    users_group, admins_group = required("LDAP_USERS_GROUP"), required("LDAP_ADMINS_GROUP")
+    c.LDAPAuthenticator.allow_all = False
+    c.LDAPAuthenticator.allowed_groups = [users_group, admins_group]
+
+    def admin_from_group(authenticator, handler, authentication):
+        """An admin is HUB_ADMIN or a member of the admins' group; leaving the group ends it at the next login."""
+        groups = (authentication.get("auth_state") or {}).get("ldap_groups", [])
+        authentication["admin"] = bool(authentication["admin"]) or admins_group in groups
+        return authentication
+
+    c.LDAPAuthenticator.post_auth_hook = admin_from_group
+    # [ldap-login-end]
+else:
+    raise SystemExit(
+        f"jupyterhub_config.py: HUB_LOGIN={login} is none of native, oidc, ldap (see the production page)."
+    )
 
 # --- HTTPS ---------------------------------------------------------------------
-# The proxy terminates TLS itself. Certificate and key come from files that
-# compose mounts as secrets; they are never part of the image or this folder.
-c.JupyterHub.bind_url = "https://0.0.0.0:8443"
-c.JupyterHub.ssl_cert = "/run/secrets/tls_cert"
-c.JupyterHub.ssl_key = "/run/secrets/tls_key"
+# The hub's address path: "/" by default, "/jupyter/" say behind your own
+# reverse proxy (the page on reverse proxies).
+base_url = os.environ.get("HUB_BASE_URL", "/")
+if os.environ.get("HUB_TLS", "on") == "on":
+    # The proxy terminates TLS itself. Certificate and key come from files that
+    # compose mounts as secrets; they are never part of the image or this folder.
+    c.JupyterHub.bind_url = f"https://0.0.0.0:8443{base_url}"
+    c.JupyterHub.ssl_cert = "/run/secrets/tls_cert"
+    c.JupyterHub.ssl_key = "/run/secrets/tls_key"
+else:
+    # Behind a reverse proxy that terminates TLS (behind-proxy.yml sets HUB_TLS=off).
+    c.JupyterHub.bind_url = f"http://0.0.0.0:8443{base_url}"
 
 # --- The hub and its state -----------------------------------------------------
 # AI Lab containers reach the hub API by the service name on the user network.

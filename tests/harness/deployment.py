@@ -45,6 +45,7 @@ def running_copy(
     env: dict[str, str] | None = None,
     prepare: Callable[[pathlib.Path], None] | None = None,
     verify: bool | str = True,
+    url: str | None = None,
 ) -> Iterator[dict]:
     """Unpack the archive the page links, as a reader does, and start it with the page's start block.
 
@@ -53,8 +54,10 @@ def running_copy(
 
     `change` edits the copied folder first (a deliberate breakage); `prepare`
     runs before the start block (the page's own set-up steps, say). `port` is
-    the example's HUB_PORT. `project` and `network` set COMPOSE_PROJECT_NAME
-    and AI_LAB_NETWORK, so a second copy can run beside the first; None keeps
+    the example's HUB_PORT; `url` is where the hub answers when the page's own
+    set-up moved it (a port and path in .env; `port` is then left to them).
+    `project` and `network` set COMPOSE_PROJECT_NAME and AI_LAB_NETWORK, so a
+    second copy can run beside the first; None keeps
     what a reader gets (the folder's name, the example's network). Every
     setting that differs from the page is noted in the report.
 
@@ -68,7 +71,7 @@ def running_copy(
         change(folder)
         what = (change.__doc__ or "a deliberate breakage").strip().splitlines()[0]
         report.deviation(f"{scenario.page}: {scenario.start}", f"run on a copy changed first ({what})")
-    overrides = {"HUB_PORT": str(port)} if port != scenario.default_port else {}
+    overrides = {"HUB_PORT": str(port)} if port != scenario.default_port and not url else {}
     overrides |= {"COMPOSE_PROJECT_NAME": project} if project else {}
     overrides |= {"AI_LAB_NETWORK": network} if network else {}
     env = {**overrides, **(env or {})}
@@ -76,7 +79,7 @@ def running_copy(
     project = project or folder.name
     for key, value in env.items():
         report.deviation(f"{scenario.page}: {scenario.start}", f"{key}={value} in the environment of the commands")
-    url = f"{scenario.scheme}://127.0.0.1:{port}"
+    url = url or f"{scenario.scheme}://127.0.0.1:{port}"
     began = time.monotonic()
     shipped_env = (folder / ".env").read_text()  # the page's set-up steps may append settings to it
     failed, images = False, []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.parse
 
 import requests
 
@@ -52,6 +53,8 @@ class User:
     def __init__(self, url: str, name: str, verify: bool | str = True) -> None:
         """`verify` is the CA bundle that signed an HTTPS hub's certificate (requests' `verify`)."""
         self.url = url
+        # The hub's base URL path (a hub on a sub-path behind a reverse proxy): cookies are set under it.
+        self.root = urllib.parse.urlsplit(url).path.rstrip("/")
         self.name = name
         self.session = requests.Session()
         self.session.verify = verify
@@ -61,7 +64,8 @@ class User:
             self.session.trust_env = False
 
     def xsrf(self, path: str = "/hub/") -> str:
-        """The xsrf cookie that the hub or a single-user server set for this path."""
+        """The xsrf cookie that the hub or a single-user server set for this path (below the base URL)."""
+        path = self.root + path
         matches = [c for c in self.session.cookies if c.name == "_xsrf" and path.startswith(c.path or "/")]
         return max(matches, key=lambda c: len(c.path or "")).value if matches else ""
 
@@ -148,7 +152,7 @@ class User:
 
     def _forget_server_cookies(self) -> None:
         """A new server run has a new OAuth session: drop the old one's cookies, as a browser would."""
-        prefix = f"/user/{self.name}/"
+        prefix = f"{self.root}/user/{self.name}/"
         for cookie in [c for c in self.session.cookies if (c.path or "").startswith(prefix)]:
             self.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
 
@@ -169,7 +173,7 @@ class User:
     def server(self, method: str, path: str, owner: str | None = None, **kwargs) -> requests.Response:
         """Call a single-user server's API through the proxy (the own server by default)."""
         prefix = f"/user/{owner or self.name}/"
-        if not any((c.path or "").startswith(prefix) for c in self.session.cookies):
+        if not any((c.path or "").startswith(self.root + prefix) for c in self.session.cookies):
             # The first visit runs the OAuth handshake that gives this session the server's cookies.
             self.session.get(f"{self.url}{prefix}", timeout=60)  # HTML, not API: it redirects to the login flow
         headers = {"X-XSRFToken": self.xsrf(prefix), **kwargs.pop("headers", {})}

@@ -101,11 +101,13 @@ def channels(user, kernel: str, timeout: float) -> websocket.WebSocket:
     """The kernel's channels websocket, opened through the proxy with the user's cookies."""
     parsed = urlparse(user.url)
     scheme = "wss" if parsed.scheme == "https" else "ws"
-    ws_url = f"{scheme}://{parsed.netloc}/user/{user.name}/api/kernels/{kernel}/channels"
+    ws_url = f"{scheme}://{parsed.netloc}{user.root}/user/{user.name}/api/kernels/{kernel}/channels"
     cookie = "; ".join(f"{c.name}={c.value}" for c in user.session.cookies)
     verify = user.session.verify
     sslopt = {"ca_certs": verify} if isinstance(verify, str) else {}
-    return websocket.create_connection(ws_url, cookie=cookie, timeout=timeout, origin=user.url, sslopt=sslopt)
+    return websocket.create_connection(
+        ws_url, cookie=cookie, timeout=timeout, origin=f"{parsed.scheme}://{parsed.netloc}", sslopt=sslopt
+    )
 
 
 def execute_until_restart(user, kernel: str, code: str, timeout: float) -> list[dict]:

@@ -53,23 +53,31 @@ def running(
     *,
     change: Callable[[pathlib.Path], None] | None = None,
     env: dict[str, str] | None = None,
-    steps: tuple[str, ...] = (),
+    steps: tuple[snippets.Block | Callable[[pathlib.Path], None], ...] = (),
+    certificate: bool = True,
+    url: str | None = None,
 ) -> Iterator[dict]:
     """Unpack, make the certificate and settings as the page says, start; yield the running copy.
 
-    `steps` names more of the page's set-up blocks, run after the settings (the OpenID Connect settings, say).
+    `steps` are more of the pages' set-up blocks, run after the settings (the OpenID Connect settings, say),
+    or steps a page gives in words, as functions of the folder (copy a CA certificate, say).
+    Behind a reverse proxy there is no `certificate` to make, and the settings move the hub to `url`.
 
     The dict holds `folder`, `env`, `url`, `up_seconds` and `verify` (the
     self-signed certificate a client must trust). `users` are the accounts
     whose containers and volumes the clean-up removes, the admin included.
     """
-    certificate = scratch / "examples" / "production" / "secrets" / "tls.crt"
+    bundle = scratch / "examples" / "production" / "secrets" / "tls.crt"
 
     def set_up(folder: pathlib.Path) -> None:
-        shell.run_commands(block("production-certificate"), folder)
+        if certificate:
+            shell.run_commands(block("production-certificate"), folder)
         shell.run_commands(block("production-settings"), folder)
-        for name in steps:
-            shell.run_commands(block(name), folder)
+        for step in steps:
+            if isinstance(step, snippets.Block):
+                shell.run_commands(step, folder)
+            else:
+                step(folder)
 
     with deployment.running_copy(
         client,
@@ -81,9 +89,10 @@ def running(
         change=change,
         env=env,
         prepare=set_up,
-        verify=str(certificate),
+        verify=str(bundle) if certificate else True,
+        url=url,
     ) as up:
-        up["verify"] = str(certificate)
+        up["verify"] = str(bundle) if certificate else True
         yield up
 
 

@@ -212,6 +212,23 @@ def environment() -> dict:
         found["compose"] = compose.version()
     except RuntimeError:
         found["compose"] = None
+    return found | server_versions()
+
+
+# The real servers the tests start as processes: Debian's packages (.ci/setup-machine installs them).
+SERVERS = ("nginx", "slapd", "caddy", "pebble")
+
+
+def server_versions() -> dict[str, str | None]:
+    """The package versions of the reverse proxies, directory and CA the tests ran (None where one is missing)."""
+    found = {}
+    for name in SERVERS:
+        try:
+            said = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name], capture_output=True, text=True,
+                                  check=False, timeout=10)  # fmt: skip
+        except FileNotFoundError:  # no dpkg: not a Debian machine
+            said = None
+        found[name] = said.stdout.strip() if said and said.returncode == 0 and said.stdout.strip() else None
     return found
 
 

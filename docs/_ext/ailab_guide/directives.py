@@ -63,7 +63,8 @@ class TestedVersions(SphinxDirective):
         "JUPYTERHUB_VERSION": "JupyterHub (hub and single-user server)",
         "DOCKERSPAWNER_VERSION": "DockerSpawner",
         "NATIVEAUTHENTICATOR_VERSION": "jupyterhub-nativeauthenticator",
-        "OAUTHENTICATOR_VERSION": "oauthenticator (validated only)",
+        "OAUTHENTICATOR_VERSION": "oauthenticator (OpenID Connect logins)",
+        "LDAPAUTHENTICATOR_VERSION": "jupyterhub-ldapauthenticator (LDAP logins)",
         "IDLE_CULLER_VERSION": "jupyterhub-idle-culler",
     }
     IMAGES: ClassVar[dict[str, str]] = {

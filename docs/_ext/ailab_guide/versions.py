@@ -56,6 +56,8 @@ def substitutions() -> dict[str, str]:
     environment = tested_with().get("environment", {})
     values["tested_engine"] = environment.get("engine") or "(no full test run recorded)"
     values["tested_compose"] = environment.get("compose") or "(no full test run recorded)"
+    for server in ("nginx", "slapd", "caddy", "pebble"):  # the real servers the tests start (Debian's packages)
+        values[f"tested_{server}"] = environment.get(server) or "(no full test run recorded)"
     return values
 
 

@@ -1,0 +1,187 @@
+"""A real ACME certificate authority (pebble, Let's Encrypt's test server) and Caddy in front of the hub.
+
+Both are Debian's packages, run as processes on this machine, as the page's
+reader runs Caddy on the hub's server. pebble validates for real: it resolves
+the site's name through pebble-challtestsrv (which answers 127.0.0.1 for every
+name) and fetches the HTTP-01 or TLS-ALPN-01 answer from Caddy on ports 80 and
+443. Its certificates live for `validity` seconds, so that Caddy renews one
+while a test watches. Clients reach the site's name through `resolved`, which
+points that one name at 127.0.0.1 inside this process, as DNS would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pathlib
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from unittest import mock
+
+import requests
+
+from .oidc import free_port
+from .wait import wait_until
+
+
+@dataclasses.dataclass(frozen=True)
+class Authority:
+    """A running pebble: its ACME directory, the CA of its own HTTPS, and the root it issues under."""
+
+    directory: str
+    https_ca: pathlib.Path
+    roots: pathlib.Path  # pebble's issuing root and intermediate, which a client of the site trusts
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _https_certificate(folder: pathlib.Path) -> None:
+    """pebble serves its ACME API over HTTPS: a certificate for localhost, from a CA of the test's own."""
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+             "-subj", "/CN=AI Lab guide test pebble HTTPS CA", "-keyout", str(folder / "ca.key"),
+             "-out", str(folder / "ca.pem"))  # fmt: skip
+    (folder / "ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+             "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.csr"))  # fmt: skip
+    _openssl("x509", "-req", "-in", str(folder / "cert.csr"), "-CA", str(folder / "ca.pem"),
+             "-CAkey", str(folder / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(folder / "ext"),
+             "-out", str(folder / "cert.pem"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _process(command: list[str], log: pathlib.Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def authority(folder: pathlib.Path, validity: int) -> Iterator[Authority]:
+    """Run pebble (and its DNS) until the end; its certificates are valid for `validity` seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _https_certificate(folder)
+    dns, acme, management = free_port("127.0.0.1"), free_port("127.0.0.1"), free_port("127.0.0.1")
+    config = {
+        "pebble": {
+            "listenAddress": f"127.0.0.1:{acme}",
+            "managementListenAddress": f"127.0.0.1:{management}",
+            "certificate": str(folder / "cert.pem"),
+            "privateKey": str(folder / "key.pem"),
+            "httpPort": 80,  # where it validates: the ports Caddy serves for the site, as Let's Encrypt does
+            "tlsPort": 443,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+            "certificateValidityPeriod": validity,
+        }
+    }
+    (folder / "pebble.json").write_text(json.dumps(config))
+    names = ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+             "-management", f"127.0.0.1:{free_port('127.0.0.1')}", "-defaultIPv6", ""]  # fmt: skip
+    calm = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+    with (
+        _process(names, folder / "dns.log") as resolver,
+        _process(
+            ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"],
+            folder / "pebble.log",
+            calm,
+        ) as pebble,  # fmt: skip
+    ):
+        directory = f"https://localhost:{acme}/dir"
+
+        def answers() -> bool:
+            assert resolver.poll() is None, f"pebble's DNS exited:\n{(folder / 'dns.log').read_text()}"
+            assert pebble.poll() is None, f"pebble exited:\n{(folder / 'pebble.log').read_text()}"
+            try:
+                return requests.get(directory, verify=str(folder / "ca.pem"), timeout=2).ok
+            except requests.ConnectionError:
+                return False
+
+        wait_until(answers, 30, "pebble did not answer")
+        issued = [
+            requests.get(f"https://localhost:{management}/{path}", verify=str(folder / "ca.pem"), timeout=10).text
+            for path in ("roots/0", "intermediates/0")
+        ]
+        (folder / "roots.pem").write_text("".join(issued))
+        yield Authority(directory, folder / "ca.pem", folder / "roots.pem")
+
+
+def pebble_globals(ca: Authority, folder: pathlib.Path) -> list[str]:
+    """The global options the tests add to the page's Caddyfile: pebble as the CA, and a renewal check every 2 s."""
+    return [
+        f"acme_ca {ca.directory}",
+        f"acme_ca_root {ca.https_ca}",
+        "renew_interval 2s",
+        f"storage file_system {folder / 'data'}",
+        "admin off",
+    ]
+
+
+def with_globals(caddyfile: str, extra: list[str]) -> str:
+    """The page's Caddyfile with more lines at the top of its global options block (which must come first)."""
+    head, brace, rest = caddyfile.lstrip().partition("{")
+    assert brace and not head.strip(), "the page's Caddyfile no longer starts with its global options block"
+    return "{\n" + "".join(f"\t{line}\n" for line in extra) + rest
+
+
+@contextlib.contextmanager
+def caddy(folder: pathlib.Path, caddyfile: str) -> Iterator[subprocess.Popen]:
+    """Run Caddy with this Caddyfile (on ports 80 and 443, as the page's) until the end."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Caddyfile").write_text(caddyfile)
+    env = {"XDG_DATA_HOME": str(folder / "xdg"), "XDG_CONFIG_HOME": str(folder / "xdg"), "HOME": str(folder)}
+    checked = subprocess.run(["caddy", "validate", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"],
+                             capture_output=True, text=True, env={**os.environ, **env}, check=False)  # fmt: skip
+    assert checked.returncode == 0, f"Caddy refuses the page's Caddyfile:\n{checked.stdout}{checked.stderr}"
+    command = ["caddy", "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"]
+    with _process(command, folder / "caddy.log", env) as process:
+        yield process
+
+
+@contextlib.contextmanager
+def resolved(name: str, address: str = "127.0.0.1") -> Iterator[None]:
+    """Inside this process, `name` resolves to `address` (what the site's DNS record does for a browser)."""
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return original(address if host == name else host, *args, **kwargs)
+
+    with mock.patch("socket.getaddrinfo", getaddrinfo):
+        yield
+
+
+def served_certificate(name: str, port: int = 443) -> bytes:
+    """The certificate the site serves for `name` (DER), fetched without checking it."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        return tls.getpeercert(binary_form=True)
+
+
+def issued_certificate(name: str, roots: pathlib.Path, port: int = 443) -> bytes:
+    """The certificate the site serves for `name`, checked against `roots` and `name` (DER)."""
+    context = ssl.create_default_context(cafile=str(roots))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        return tls.getpeercert(binary_form=True)
+
+
+def expiry(certificate: bytes) -> float:
+    """When a certificate (DER) expires, in seconds since the epoch."""
+    said = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-enddate"], input=certificate,
+                          capture_output=True, check=True)  # fmt: skip
+    return ssl.cert_time_to_seconds(said.stdout.decode().strip().removeprefix("notAfter="))
