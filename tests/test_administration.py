@@ -22,7 +22,7 @@ import time
 
 import docker.errors
 import pytest
-from harness import blocks, browser, hub, kernel, page_python, paths, production, shell, standins
+from harness import blocks, browser, hub, kernel, oidc, page_python, paths, production, shell, standins
 
 PAGE = "administration.md"
 TROUBLE = "troubleshooting.md"
@@ -195,19 +195,60 @@ def test_the_pages_python_adds_a_user(eval_example, run_block):
     run_block("admin-create-user")
 
 
+def home_notice(person: hub.User) -> str:
+    """The announcement on a user's hub home page, as a browser shows it ("" for none)."""
+    page = person.session.get(f"{person.url}/hub/home", timeout=30)
+    page.raise_for_status()
+    notice = re.search(r'<div class="[^"]*announcement[^"]*">(.*?)</div>', page.text, re.S)
+    return oidc.visible_text(notice.group(1)) if notice else ""
+
+
 @pytest.mark.step(4)
-def test_a_user_the_api_adds_signs_up_and_waits_for_approval(stack, admin):
-    """After step 3: the page's script added grace to the hub, without a password."""
+def test_a_user_the_api_adds_signs_up_and_waits_for_approval(stack, admin, ada):
+    """After step 3: the page's script added grace to the hub, without a password.
+
+    While her sign-up waits, the admin's home page (not ada's) says so; once approved, it does not.
+    """
     assert admin.api("GET", f"/users/{GRACE}").status_code == 200, "the hub does not know grace"
     assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
+    assert home_notice(admin) == "", "a notice before anyone waits"
     grace = production.person(stack, GRACE)
     blocks.assert_in_output(
         blocks.named("production.md", "production-user-signup"), grace.sign_up(PASSWORD + GRACE), exact=True
     )
     assert grace.login_error(PASSWORD + GRACE) == f"User {GRACE} has not been authorized by an administrator yet."
+    blocks.assert_in_output(
+        blocks.named("production.md", "production-waiting-sign-ups"), home_notice(admin), exact=True
+    )
+    assert home_notice(ada) == "", "a user who is no admin sees the notice"
     response = admin.session.get(f"{stack['url']}/hub/authorize/{GRACE}", timeout=30)
     assert response.status_code == 200
+    assert home_notice(admin) == "", "the notice stays after the approval"
     grace.login(PASSWORD + GRACE)
+    blocks.note(blocks.named("production.md", "production-waiting-sign-ups-config"), blocks.STARTED)
+
+
+def set_password(admin: hub.User, name: str, password: str) -> str:
+    """The admin sets a user's password on NativeAuthenticator's page for it; return the page's message."""
+    url = f"{admin.url}/hub/change-password/{name}"
+    admin.session.get(url, timeout=30).raise_for_status()
+    form = {"new_password": password, "new_password_confirmation": password, "_xsrf": admin.xsrf()}
+    answer = admin.session.post(url, data=form, timeout=30)
+    answer.raise_for_status()
+    message = re.search(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', answer.text, re.S)
+    assert message, f"the page shows no message:\n{answer.text[:1000]}"
+    return oidc.visible_text(message.group(1))
+
+
+@pytest.mark.step(4.5)
+def test_the_admin_sets_a_new_password_for_a_user(stack, admin):
+    """The page's reset for grace; then her password is set back, for step 6 (a removed user's old password)."""
+    shown = set_password(admin, GRACE, PASSWORD + "new-for-" + GRACE)
+    blocks.assert_in_output(blocks.named("production.md", "production-password-reset"), shown, exact=True)
+    assert login_error(stack, GRACE, PASSWORD + GRACE) == "Invalid username or password."
+    production.person(stack, GRACE).login(PASSWORD + "new-for-" + GRACE)
+    set_password(admin, GRACE, PASSWORD + GRACE)
+    production.person(stack, GRACE).login(PASSWORD + GRACE)
 
 
 def watched(session, path: str) -> list[bool | None]:

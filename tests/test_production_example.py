@@ -234,7 +234,9 @@ def test_backup_and_restore_bring_a_deleted_notebook_back(stack, ada, docker_cli
 @pytest.mark.step(12)
 def test_a_restart_applies_no_change_and_the_start_command_applies_both(stack, ada, docker_client):
     """The page's `.env` and config changes: a restart shows neither, the start command both; the server runs on."""
-    (announcement,) = ast.literal_eval(block("production-announcement").text.split("=", 1)[1].strip()).values()
+    (announcement,) = ast.literal_eval(
+        block("production-announcement").text.split("(", 1)[1].rsplit(")", 1)[0]
+    ).values()
     config = stack["folder"] / "jupyterhub_config.py"
     run(stack, "production-change-memory")
     config.write_text(config.read_text() + "\n" + block("production-announcement").text)

@@ -74,6 +74,23 @@ if login == "native":
     c.NativeAuthenticator.allowed_failed_logins = 5
     c.NativeAuthenticator.seconds_before_next_try = 600
     # [native-login-end]
+
+    # [waiting-sign-ups]
+    # An admin's home page says how many sign-ups wait for approval, with a link to approve them.
+    from nativeauthenticator.orm import UserInfo
+
+    def waiting_sign_ups(user):
+        """The notice for an admin's home page; None (the hub's usual announcement) for anyone else."""
+        if user is None or not user.admin:
+            return None
+        waiting = user.db.query(UserInfo).filter(UserInfo.is_authorized.is_(False)).count()
+        if not waiting:
+            return None
+        accounts = "sign-up waits" if waiting == 1 else "sign-ups wait"
+        return f'{waiting} {accounts} for your approval: <a href="{base_url}hub/authorize">Authorize users</a>'
+
+    c.JupyterHub.template_vars = {"announcement_home": waiting_sign_ups}
+    # [waiting-sign-ups-end]
 elif login == "oidc":
     # [oidc-login]
     # Log in with your organisation's OpenID Connect provider instead.
@@ -130,7 +147,7 @@ else:
 
 # --- HTTPS ---------------------------------------------------------------------
 # The hub's address path: "/" by default, "/jupyter/" say behind your own
-# reverse proxy (the page on reverse proxies).
+# reverse proxy (the guide's page "HTTPS and logins your company runs").
 base_url = os.environ.get("HUB_BASE_URL", "/")
 if os.environ.get("HUB_TLS", "on") == "on":
     # The proxy terminates TLS itself. Certificate and key come from files that
