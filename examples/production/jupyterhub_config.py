@@ -254,6 +254,15 @@ c.DockerSpawner.extra_host_config = {
     "pids_limit": 1024,
 }
 
+# --- The team's Exasol database -------------------------------------------------------
+# [team-database]
+# Every AI Lab gets the database's address; a startup file of the users' image
+# offers it in each user's own AI Lab configuration (her credentials stay hers).
+TEAM_DATABASE = ("EXASOL_DB_HOST", "EXASOL_DB_PORT", "EXASOL_DB_SCHEMA", "EXASOL_DB_CERT_VALIDATION")
+if os.environ.get("EXASOL_DB_HOST"):
+    c.DockerSpawner.environment = {name: os.environ[name] for name in TEAM_DATABASE if os.environ.get(name)}
+# [team-database-end]
+
 # --- The team folder ---------------------------------------------------------------
 # [team-folder]
 # Two volumes every AI Lab mounts inside its notebook folder, so they show in
