@@ -260,8 +260,22 @@ c.DockerSpawner.extra_host_config = {
 # offers it in each user's own AI Lab configuration (her credentials stay hers).
 TEAM_DATABASE = ("EXASOL_DB_HOST", "EXASOL_DB_PORT", "EXASOL_DB_SCHEMA", "EXASOL_DB_CERT_VALIDATION")
 if os.environ.get("EXASOL_DB_HOST"):
-    c.DockerSpawner.environment = {name: os.environ[name] for name in TEAM_DATABASE if os.environ.get(name)}
+    c.DockerSpawner.environment.update({name: os.environ[name] for name in TEAM_DATABASE if os.environ.get(name)})
 # [team-database-end]
+
+# --- A user's own packages ----------------------------------------------------------
+# [user-packages]
+# `pip install` in a user's AI Lab goes to her volume, so her packages are there
+# at her next start; the AI Lab's own packages stay at the image's versions.
+# pip's advice to upgrade itself is off: pip, too, is the image's.
+c.DockerSpawner.environment.update(
+    {
+        "PIP_PREFIX": "/home/jupyter/notebooks/.local",
+        "PIP_CONSTRAINT": "/etc/ai-lab/constraints.txt",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+)
+# [user-packages-end]
 
 # --- The team folder ---------------------------------------------------------------
 # [team-folder]
