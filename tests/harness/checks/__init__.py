@@ -42,11 +42,12 @@ __all__ = [
 PYTHON = {"python", "python3", "py", "ipython", "ipython3"}
 SHELL = {"bash", "sh", "shell", "console", "shell-session", "zsh"}
 CONFIG_MARKERS = re.compile(r"^\s*(c\s*=\s*get_config\(\)|c\.(JupyterHub|DockerSpawner)\.)", re.MULTILINE)
-COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+COMPOSE_FILES = files.COMPOSE_FILES
 
 
 def kind(block: Block) -> str:
-    """What the block is: dockerfile, hub-config, compose, yaml, env, sh-file, shell, python, notebook or none."""
+    """What the block is: dockerfile, hub-config, compose, compose-override, yaml, env, sh-file, shell, python,
+    notebook or none."""
     file = pathlib.PurePosixPath(block.source).name
     language = block.language
     if file.startswith("Dockerfile") or language in ("dockerfile", "docker"):
@@ -57,6 +58,12 @@ def kind(block: Block) -> str:
         return "notebook"
     if file in COMPOSE_FILES:
         return "compose"
+    if (
+        block.source
+        and file.endswith((".yml", ".yaml"))
+        and block.source_path.parent.joinpath(COMPOSE_FILES[0]).exists()
+    ):
+        return "compose-override"  # a file .env's COMPOSE_FILE adds to the folder's docker-compose.yml
     if file.endswith((".yml", ".yaml")) or language in ("yaml", "yml"):
         return "yaml"
     if file == ".env" or file.endswith((".env", ".ini")) or language in ("ini", "env", "dotenv", "properties"):
@@ -83,6 +90,8 @@ CHECKS: dict[str, list[Check]] = {
         Check("hub starts", True, configs.hub_starts_once, lambda block: block.example == "minimal"),
     ],
     "compose": [Check("compose config", False, files.compose_config), Check("yaml", False, files.yaml_parses)],
+    # Compose's own YAML tags (`!reset`) are no plain YAML: Compose itself reads the override.
+    "compose-override": [Check("compose config", False, files.compose_config)],
     "yaml": [Check("yaml", False, files.yaml_parses)],
     "env": [Check("KEY=VALUE", False, files.env_lines)],
     "sh-file": [Check("sh -n", False, files.sh_n)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -13,15 +14,24 @@ from .. import compose
 from ..snippets import Block
 from .base import CheckFailed, file_or_text, run_process, tool
 
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
+
 
 def compose_config(block: Block) -> str:
+    """Compose reads the file (an override file together with the folder's docker-compose.yml, as COMPOSE_FILE has it).
+
+    Variables the file requires (`${NAME:?message}`) get placeholders, as a reader's .env gives them values.
+    """
     folder = block.source_path.parent
-    env = {**os.environ, "TRIAL_PASSWORD": hubconfig.PLACEHOLDER_SECRET}
+    text = block.source_path.read_text()
+    required = {name: hubconfig.PLACEHOLDER_SECRET for name in re.findall(r"\$\{(\w+):\?", text)}
+    env = {**os.environ, "TRIAL_PASSWORD": hubconfig.PLACEHOLDER_SECRET, **required}
     try:
         compose.version()
     except RuntimeError as exc:
         raise CheckFailed(str(exc)) from exc
-    command = ["docker", "compose", "-f", block.source_path.name, "config", "-q"]
+    base = [] if block.source_path.name in COMPOSE_FILES else ["-f", COMPOSE_FILES[0]]
+    command = ["docker", "compose", *base, "-f", block.source_path.name, "config", "-q"]
     result = run_process(command, cwd=folder, env=env)
     if result.returncode != 0:
         raise CheckFailed(f"`{' '.join(command)}` fails:\n{(result.stdout + result.stderr).strip()}")
