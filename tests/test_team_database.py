@@ -89,10 +89,7 @@ def stack(docker_client, base_images, database, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ada(stack):
-    admin = production.signed_up_admin(stack, PASSWORD + "-admin")
-    ada = production.approved_user(stack, admin, "ada", PASSWORD)
-    ada.start()
-    return ada
+    return production.started_user(stack, "ada", PASSWORD)
 
 
 def opened(user, file: str | None = None) -> None:

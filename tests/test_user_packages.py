@@ -26,10 +26,7 @@ def stack(docker_client, base_images, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ada(stack):
-    admin = production.signed_up_admin(stack, PASSWORD + "-admin")
-    ada = production.approved_user(stack, admin, "ada", PASSWORD)
-    ada.start()
-    return ada
+    return production.started_user(stack, "ada", PASSWORD)
 
 
 def test_a_package_a_user_installs_is_there_at_her_next_start(ada):

@@ -119,6 +119,14 @@ def approved_user(stack: dict, admin: hub.User, name: str, password: str) -> hub
     return user
 
 
+def started_user(stack: dict, name: str, password: str) -> hub.User:
+    """The admin signs up (with `password` and "-admin"), approves `name`, who logs in and starts her server."""
+    admin = signed_up_admin(stack, password + "-admin")
+    user = approved_user(stack, admin, name, password)
+    user.start()
+    return user
+
+
 def run(stack: dict, name: str, **env: str) -> str:
     """Run one of the page's command blocks in the running copy's folder."""
     return shell.run_commands(block(name), stack["folder"], {**stack["env"], **env}, timeout=900)
