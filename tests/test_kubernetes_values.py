@@ -91,13 +91,80 @@ def test_nobody_logs_in_until_an_authenticator_is_configured(checked) -> None:
 
 
 def test_env_pins_what_the_chart_bundles() -> None:
-    """.env names the JupyterHub and KubeSpawner of the chart's hub image (its requirements.txt)."""
+    """.env names the JupyterHub and KubeSpawner of the chart's hub image (its requirements.txt).
+
+    values.yaml keeps that image: with a `hub.image` of its own, the hub's JupyterHub would be whatever
+    that image installs, and the comparison below would prove nothing about it.
+    """
+    values = k8s.load()
+    assert "image" not in (values.get("hub") or {}), (
+        "values.yaml sets hub.image, so the hub no longer runs the chart's JupyterHub; the Kubernetes page "
+        "says it does and that the tests refuse such a values.yaml"
+    )
+    assert k8s.validate(values)["hub"]["image"]["name"] == "quay.io/jupyterhub/k8s-hub", "the chart's hub image moved"
     pins = k8s.pins()
     requirements = (k8s.CHARTS / pins["Z2JH_CHART_VERSION"] / "hub-requirements.txt").read_text()
     bundled = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements, re.M))
     assert bundled["jupyterhub"] == pins["JUPYTERHUB_VERSION"]
     assert bundled["jupyterhub-kubespawner"] == pins["KUBESPAWNER_VERSION"]
     assert k8s.installed_kubespawner() == pins["KUBESPAWNER_VERSION"]
+
+
+def test_the_pinned_hub_predates_jupyterhub_5_5_1() -> None:
+    """The JupyterHub that .env pins, the chart's, is older than the security release 5.5.1 (as the page says)."""
+    pinned = k8s.pins()["JUPYTERHUB_VERSION"]
+    assert tuple(int(part) for part in pinned.split(".")) < (5, 5, 1), (
+        f".env pins JupyterHub {pinned}, which has the fixes of 5.5.1: revise 'JupyterHub updates' on kubernetes.md"
+    )
+
+
+def bytes_of(size: str | int) -> int:
+    """A KubeSpawner memory size in bytes: K, M, G and T count in 1024s (2G is 2 GiB)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)", str(size))
+    assert match, f"{size!r} is no memory size KubeSpawner reads"
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** ("_KMGT".index(unit) if unit else 0))
+
+
+def test_each_user_gets_the_memory_and_cpu_values_yaml_sets(checked) -> None:
+    """The chart sets no limit; values.yaml's limits become the pod's limits and its guarantees the pod's requests.
+
+    Memory sizes reach the pod in bytes, with G read as GiB. The CPU guarantee is set and below the
+    limit, so Kubernetes does not reserve the whole limit for every pod.
+    """
+    _, _, pod = checked
+    chart = k8s.chart_file("values.yaml")["singleuser"]
+    assert chart["memory"]["limit"] is None and chart["cpu"]["limit"] is None, "the chart sets a limit of its own now"
+    single = k8s.load()["singleuser"]
+    memory, cpu = single["memory"], single["cpu"]
+    resources = k8s.notebook_container(pod)["resources"]
+    assert resources["limits"]["memory"] == bytes_of(memory["limit"])
+    assert resources["requests"]["memory"] == bytes_of(memory["guarantee"])
+    assert str(memory["limit"]).endswith("G"), "the page and values.yaml speak of G read as GiB"
+    assert resources["limits"]["cpu"] == cpu["limit"]
+    assert resources["requests"]["cpu"] == cpu["guarantee"], "without a CPU guarantee the request is the limit"
+    assert resources["requests"]["memory"] <= resources["limits"]["memory"], "Kubernetes refuses requests > limits"
+    assert resources["requests"]["cpu"] < resources["limits"]["cpu"]
+
+
+def test_idle_servers_are_culled_with_the_chart_defaults(checked) -> None:
+    """values.yaml writes out the chart's culling defaults; the culler gets them; the notebooks are on a claim.
+
+    The culler stops servers, not users (no --cull-users), and stopping a server deletes its pod: the
+    notebooks folder is a mount of the user's PersistentVolumeClaim, not part of the pod.
+    """
+    merged, _, pod = checked
+    cull = k8s.load()["cull"]
+    defaults = k8s.chart_file("values.yaml")["cull"]
+    assert defaults["enabled"] is True, "the chart no longer culls by default"
+    assert {key: defaults[key] for key in cull} == cull, "values.yaml changes a culling default; the page says not"
+    command = k8s.culler_command(merged)
+    assert f"--timeout={cull['timeout']}" in command and f"--cull-every={cull['every']}" in command, command
+    assert "--cull-users" not in command
+    notebooks = k8s.load()["singleuser"]["storage"]["homeMountPath"]
+    mounted = {m["name"] for m in k8s.notebook_container(pod).get("volumeMounts") or [] if m["mountPath"] == notebooks}
+    claims = {v["name"] for v in pod["spec"].get("volumes") or [] if v.get("persistentVolumeClaim")}
+    assert mounted and mounted <= claims, f"{notebooks} is not a mount of the user's volume claim"
 
 
 def test_image_tag_names_the_pinned_versions() -> None:

@@ -245,5 +245,27 @@ def check(values: dict) -> tuple[dict, str, dict]:
     return merged, detail, pod
 
 
+def culler_command(merged: dict) -> list[str]:
+    """The jupyterhub-idle-culler command line the chart's hub config builds from `cull` ([] when it is off).
+
+    Only the flags that decide what is stopped and when; the chart adds the
+    hub's API URL and runs it as a hub service with a role of its own.
+    """
+    cull = merged.get("cull") or {}
+    if not cull.get("enabled"):
+        return []
+    # values key -> flag, for the keys that take a number (the chart leaves out a flag whose value is empty or 0)
+    numbers = {"timeout": "--timeout", "every": "--cull-every", "concurrency": "--concurrency", "maxAge": "--max-age"}
+    command = ["python3", "-m", "jupyterhub_idle_culler"]
+    command += [f"{flag}={cull[key]}" for key, flag in numbers.items() if cull.get(key)]
+    if cull.get("users"):
+        command.append("--cull-users")
+    if not cull.get("adminUsers"):
+        command.append("--cull-admin-users=false")
+    if cull.get("removeNamedServers"):
+        command.append("--remove-named-servers")
+    return command
+
+
 def notebook_container(pod: dict) -> dict:
     return next(c for c in pod["spec"]["containers"] if c["name"] == "notebook")
