@@ -41,13 +41,24 @@ class Daemon:
 
 
 def _dockerd_pids() -> list[int]:
-    return [int(p.name) for p in PROC.iterdir() if p.name.isdigit() and _comm(p) == "dockerd"]
+    """The host's engine: engines in containers (Docker-in-Docker swarm nodes) run in pid namespaces of their own."""
+    ours = _pid_namespace(PROC / "self")
+    return [
+        int(p.name) for p in PROC.iterdir() if p.name.isdigit() and _comm(p) == "dockerd" and _pid_namespace(p) == ours
+    ]
 
 
 def _comm(process: pathlib.Path) -> str:
     try:
         return (process / "comm").read_text().strip()
     except OSError:  # the process ended while we looked
+        return ""
+
+
+def _pid_namespace(process: pathlib.Path) -> str:
+    try:
+        return os.readlink(process / "ns" / "pid")
+    except OSError:
         return ""
 
 
