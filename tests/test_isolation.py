@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import string
+import subprocess
 import time
 import types
 from urllib.parse import quote
@@ -23,7 +24,7 @@ import pytest
 import requests
 from ailab_guide import hubconfig, versions
 from dockerspawner import DockerSpawner
-from harness import blocks, hub, kernel, paths, probes, production, reboot, report
+from harness import blocks, egress, hub, kernel, paths, probes, production, reboot, report, shell
 
 PAGE = "isolation.md"
 MEM_LIMIT = "1G"  # the idle server fits; a kernel that allocates without end does not
@@ -34,6 +35,7 @@ ALICE, BOB = "alice", "bob"
 PREFIX = production.SCENARIO.prefix
 LONG_NAME = "ann.marie-" * 6  # 60 characters, a dot and a dash in every tenth
 OWN_PORT = 8050
+OUTSIDE = "https://pypi.org/simple/tomli-w/"  # what users must still reach: the index `%pip install` uses
 # The team folder's two volumes (team.md), which every user's container mounts on purpose.
 TEAM_FOLDER = (f"{PREFIX}team-data", f"{PREFIX}team-project")
 
@@ -161,6 +163,52 @@ def test_alices_code_reaches_no_docker_engine_and_no_hub_secret(alice, docker_cl
     assert {"jupyterhub.sqlite", "jupyterhub_cookie_secret"} <= set(on_volume), f"{hub_data} holds {on_volume}"
     holders = [c.name for c in docker_client.containers.list(all=True, filters={"volume": hub_data})]
     assert holders == [the_hub.name], f"{hub_data} is mounted into {holders}"
+
+
+@pytest.fixture
+def beyond_the_hub(alice):
+    """What alice's code reaches beyond the hub: a stand-in metadata service, a service of the host, and PyPI."""
+    with egress.metadata_service() as metadata, egress.host_service() as port:
+        yield lambda: probes.parse(alice.run_code(probes.reach_beyond_the_hub(metadata, port, OUTSIDE)))
+
+
+@pytest.mark.step(4.5)
+def test_the_pages_firewall_rules_close_the_metadata_service_and_the_host_to_users(stack, beyond_the_hub):
+    assert beyond_the_hub() == {"metadata": 200, "host": "open", "outside": 200}, "without the rules"
+    chains = egress.filter_rules()
+    try:
+        shell.run_commands(block("isolation-egress"), stack["folder"], stack["env"])
+        found = beyond_the_hub()
+        assert found == {"metadata": "ConnectionRefusedError", "host": "ConnectionRefusedError", "outside": 200}
+    finally:
+        shell.run_commands(block("isolation-egress-undo"), stack["folder"], stack["env"])
+    assert egress.filter_rules() == chains, "the page's undo left rules behind"
+    assert beyond_the_hub()["metadata"] == 200, "after the undo"
+
+
+@pytest.mark.step(4.6)
+def test_the_disk_use_command_shows_each_users_volume(stack, alice, bob, docker_client):
+    alice.run_code("import os; open('big.bin', 'wb').write(os.urandom(3_000_000))")
+    listed = dict(line.split() for line in production.run(stack, "production-disk-use").splitlines())
+    mine, bobs = listed.pop(f"{PREFIX}notebooks-{ALICE}"), listed.pop(f"{PREFIX}notebooks-{BOB}")
+    assert not listed, f"volumes that are no user's: {listed}"
+    assert size_in_bytes(mine) >= 3_000_000 > size_in_bytes(bobs), (mine, bobs)
+    alice.run_code("import os; os.remove('big.bin')")
+    # The page's quota command, on these machines' ext4: refused, and no volume made.
+    data_root = docker_client.info()["DockerRootDir"]
+    found = subprocess.run(
+        ["findmnt", "-no", "FSTYPE", "--target", data_root], check=True, capture_output=True, text=True
+    )
+    assert found.stdout.strip() == "ext4", f"{data_root} is on {found.stdout}: the page's refusal is for ext4"
+    refused = shell.run_failing(production.block("production-disk-quota"), stack["folder"], stack["env"])
+    blocks.assert_in_output(production.block("production-disk-quota-refused"), refused)
+    assert "ai-lab-quota-test" not in {volume.name for volume in docker_client.volumes.list()}
+
+
+def size_in_bytes(size: str) -> float:
+    """Docker's human size ("3.146MB", "281kB", "0B") in bytes."""
+    number, unit = re.fullmatch(r"([\d.]+)([kMGT]?B)", size).groups()
+    return float(number) * 1000 ** "BkMGT".index(unit[0]) if unit != "B" else float(number)
 
 
 def as_account(stack: dict, typed: str, account: str) -> hub.User:

@@ -53,3 +53,22 @@ def test_a_deleted_or_renamed_notebook_comes_back_new_at_the_next_start(start):
         'cat my-start.ipynb main_config.ipynb && cmp start.ipynb "$NOTEBOOK_DEFAULTS/start.ipynb" && echo same-as-image'
     )
     assert output.split() == ["my", "edits", "kept", "same-as-image"], output
+
+
+def test_a_new_volume_records_its_release_and_gets_no_release_folder(start):
+    listing = start('ls -A; echo "recorded: $(cat .ai-lab-version) image: $AI_LAB_VERSION"').splitlines()
+    assert not [name for name in listing if name.startswith("ai-lab-")], listing
+    recorded, image = listing[-1].split()[1::2]
+    assert recorded == image != "", listing[-1]
+
+
+def test_a_volume_older_than_the_start_script_gets_the_releases_notebooks_in_a_folder(start):
+    # A volume from before the start script recorded releases: its notebooks' release is unknown.
+    start("echo 'my edits' > start.ipynb && rm .ai-lab-version")
+    output = start(
+        'cmp "ai-lab-$AI_LAB_VERSION/start.ipynb" "$NOTEBOOK_DEFAULTS/start.ipynb" && cat start.ipynb'
+        ' && ls "ai-lab-$AI_LAB_VERSION" | grep -c . && ls "$NOTEBOOK_DEFAULTS" | grep -c .'
+    )
+    edits, in_folder, in_release = output.splitlines()[-3:]
+    assert edits == "my edits", output
+    assert in_folder == in_release, output

@@ -9,12 +9,20 @@ upgrade block runs unchanged. Its promises are checked one by one: the hub
 runs the new version on a migrated database with a dated copy of the old one,
 accounts and logins survive, a running server keeps its old image until it
 stops, and the next start runs the new image with the notebook in place.
+
+The copy also starts at an earlier AI Lab release (EARLIER_AI_LAB, made here
+from the pinned one with its notebooks changed as a release changes them: one
+missing, one different), so the same upgrade carries the users' notebooks from
+one release to the next.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 
+import docker.errors
 import pytest
 import requests
 from ailab_guide import versions
@@ -25,14 +33,43 @@ USER = "ada"
 PASSWORD = "a-long-test-passphrase-for-ada"
 NOTEBOOK = "kept-across-the-upgrade.txt"
 DATABASE = "/srv/jupyterhub/data/jupyterhub.sqlite"  # the config's db_url, on the hub-data volume
+# A stand-in for the release before the pinned one, as the start script sees it: it lacks one
+# folder of notebooks (new in the pinned release) and ships another start page.
+EARLIER_AI_LAB = "6.0.0-earlier-notebooks"
+NEW_FOLDER = "gpu_in_udf"
+EARLIER_AI_LAB_DOCKERFILE = f"""
+ARG AI_LAB_VERSION
+FROM exasol/ai-lab:${{AI_LAB_VERSION}}
+LABEL org.ailab-guide.stand-in="an earlier AI Lab release, for the upgrade test: other notebooks"
+USER jupyter
+RUN rm -r "$NOTEBOOK_DEFAULTS/{NEW_FOLDER}" \\
+ && echo '{{"cells": [], "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}' > "$NOTEBOOK_DEFAULTS/start.ipynb"
+USER ubuntu
+"""
 DATED_COPY = re.compile(r"^jupyterhub\.sqlite\.\d{4}-\d\d-\d\d-\d{6}$")  # upgrade-db's backup of the old file
 
 
 @pytest.fixture(scope="module")
-def stack(docker_client, base_images, tmp_path_factory):
+def earlier_ai_lab(docker_client, base_images):
+    """The image `exasol/ai-lab:EARLIER_AI_LAB`, built from the pinned release; removed at the end."""
+    tag = f"exasol/ai-lab:{EARLIER_AI_LAB}"
+    dockerfile = io.BytesIO(EARLIER_AI_LAB_DOCKERFILE.encode())
+    docker_client.images.build(
+        fileobj=dockerfile, tag=tag, buildargs={"AI_LAB_VERSION": pinned("AI_LAB_VERSION")}, rm=True, forcerm=True
+    )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(tag)
+
+
+@pytest.fixture(scope="module")
+def stack(docker_client, earlier_ai_lab, tmp_path_factory):
     standins.ensure(docker_client, f"quay.io/jupyterhub/jupyterhub:{EARLIER}")
     scratch = tmp_path_factory.mktemp("upgrade")
-    with production.running(docker_client, scratch, (USER,), env={"JUPYTERHUB_VERSION": EARLIER}) as up:
+    env = {"JUPYTERHUB_VERSION": EARLIER, "AI_LAB_VERSION": EARLIER_AI_LAB}
+    with production.running(docker_client, scratch, (USER,), env=env) as up:
         yield up
 
 
@@ -52,6 +89,7 @@ def revisions(stack, ada, docker_client):
     # From here on .env's version counts, for the upgrade and for every later command (the clean-up too),
     # as for a reader who changed it: the clean-up's `down --volumes` under the old version left a volume.
     stack["env"].pop("JUPYTERHUB_VERSION")
+    stack["env"].pop("AI_LAB_VERSION")
     shell.run_commands(production.block("production-upgrade"), stack["folder"], stack["env"], timeout=900)
     hub.wait_until_up(stack["url"], verify=stack["verify"])
     return before, revision(docker_client)
@@ -77,8 +115,8 @@ def notebook_is_there(user) -> None:
     assert response.json()["content"] == "my work"
 
 
-def pinned() -> str:
-    return versions.pins("production")["JUPYTERHUB_VERSION"]
+def pinned(name: str = "JUPYTERHUB_VERSION") -> str:
+    return versions.pins("production")[name]
 
 
 @pytest.mark.step(1)
@@ -123,4 +161,23 @@ def test_the_next_start_runs_the_new_image_with_the_notebook(ada, docker_client)
     ada.start(running_ok=False)
     image = production.user_container(docker_client, USER).image.id
     assert checks.images.jupyterhub_version(docker_client, image) == pinned()
+    notebook_is_there(ada)
+
+
+@pytest.mark.step(6)
+@pytest.mark.usefixtures("revisions")
+def test_after_an_upgrade_the_new_releases_notebooks_are_in_a_folder_of_their_own(ada, docker_client):
+    """Run after step 5's new start: the start script of the new image met the earlier release's notebooks."""
+    folder = f"ai-lab-{pinned('AI_LAB_VERSION')}"
+    names = {item["name"] for item in ada.server("GET", f"/contents/{folder}").json()["content"]}
+    assert {"start.ipynb", "main_config.ipynb", NEW_FOLDER} <= names, f"{folder}/ lacks notebooks: {names}"
+    script = (
+        f'cmp "$NOTEBOOKS/{folder}/start.ipynb" "$NOTEBOOK_DEFAULTS/start.ipynb"'  # the folder has the new release's
+        ' && ! cmp -s "$NOTEBOOKS/start.ipynb" "$NOTEBOOK_DEFAULTS/start.ipynb"'  # her own is the earlier one, kept
+        f' && test -d "$NOTEBOOKS/{NEW_FOLDER}"'  # what the earlier release lacked is copied in as before
+        ' && cat "$NOTEBOOKS/.ai-lab-version"'
+    )
+    done = production.user_container(docker_client, USER).exec_run(["sh", "-c", script])
+    assert done.exit_code == 0, done.output.decode()
+    assert done.output.decode().split() == [pinned("AI_LAB_VERSION")], "the volume does not record its release"
     notebook_is_there(ada)

@@ -123,6 +123,23 @@ def fetch(host: str, port: int, path: str = "/") -> str:
     return _HELPERS + f"\nprint(json.dumps(ask({host!r}, {port}, 'GET', {path!r})))\n"
 
 
+def reach_beyond_the_hub(metadata: str, host_port: int, outside: str) -> str:
+    """The cloud's metadata address, a service on the host (at the network's gateway) and an address on the internet."""
+    return (
+        _HELPERS
+        + f"""
+import urllib.request
+def get(url):
+    try:
+        return urllib.request.urlopen(url, timeout=10).status
+    except OSError as error:
+        return type(getattr(error, "reason", error)).__name__
+print(json.dumps({{"metadata": get("http://{metadata}/"), "host": connect(gateway(), {host_port}),
+                  "outside": get({outside!r})}}))
+"""
+    )
+
+
 def parse(output: str) -> dict:
     """The one JSON line a probe printed."""
     return json.loads(output.strip().splitlines()[-1])
