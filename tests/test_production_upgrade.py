@@ -154,20 +154,26 @@ def test_a_running_server_keeps_the_old_image_until_it_stops(ada, docker_client)
     notebook_is_there(ada)
 
 
-@pytest.mark.step(5)
-@pytest.mark.usefixtures("revisions")
-def test_the_next_start_runs_the_new_image_with_the_notebook(ada, docker_client):
+@pytest.fixture(scope="module")
+def restarted(ada, revisions):
+    """Her server's next start after the upgrade: stopped, as the page's "Stop All" does, and started again."""
     ada.stop()
     ada.start(running_ok=False)
+    return ada
+
+
+@pytest.mark.step(5)
+def test_the_next_start_runs_the_new_image_with_the_notebook(restarted, docker_client):
+    ada = restarted
     image = production.user_container(docker_client, USER).image.id
     assert checks.images.jupyterhub_version(docker_client, image) == pinned()
     notebook_is_there(ada)
 
 
 @pytest.mark.step(6)
-@pytest.mark.usefixtures("revisions")
-def test_after_an_upgrade_the_new_releases_notebooks_are_in_a_folder_of_their_own(ada, docker_client):
-    """Run after step 5's new start: the start script of the new image met the earlier release's notebooks."""
+def test_after_an_upgrade_the_new_releases_notebooks_are_in_a_folder_of_their_own(restarted, docker_client):
+    """At her next start, the start script of the new image met the earlier release's notebooks."""
+    ada = restarted
     folder = f"ai-lab-{pinned('AI_LAB_VERSION')}"
     names = {item["name"] for item in ada.server("GET", f"/contents/{folder}").json()["content"]}
     assert {"start.ipynb", "main_config.ipynb", NEW_FOLDER} <= names, f"{folder}/ lacks notebooks: {names}"

@@ -3,11 +3,14 @@
 The production example starts from its page's download as the page sets it up;
 a user runs the users page's `%pip install` line in a kernel (pip reaches PyPI
 from her container), her server restarts, and a new kernel imports the package.
+The copy runs with the page's layer of the team's packages, which only adds to
+the constraints the user's installs are held to.
 """
 
 from __future__ import annotations
 
 import pytest
+from ailab_guide import versions
 from harness import blocks, production
 
 PAGE = "users.md"
@@ -20,7 +23,8 @@ def block(name: str):
 
 @pytest.fixture(scope="module")
 def stack(docker_client, base_images, tmp_path_factory):
-    with production.running(docker_client, tmp_path_factory.mktemp("user-packages"), ("ada",)) as up:
+    scratch = tmp_path_factory.mktemp("user-packages")
+    with production.running(docker_client, scratch, ("ada",), steps=(block("users-team-packages"),)) as up:
         yield up
 
 
@@ -51,3 +55,17 @@ def test_an_install_that_would_change_the_ai_labs_packages_is_refused(ada):
     refused = ada.run_code('%pip install "sqlalchemy>=2"', timeout=300)
     blocks.assert_in_output(block("users-pip-refused"), refused, each_line=True)
     assert ada.run_code(SQLALCHEMY).split() == before, "the AI Lab's SQLAlchemy changed"
+
+
+def test_the_teams_packages_are_in_every_users_ai_lab(ada, docker_client):
+    pins = versions.pins("production")
+    image = production.user_container(docker_client, "ada").image
+    team_image = f"ai-lab-production-team:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}"
+    assert team_image in image.tags, f"the hub started ada's server from {image.tags}, not the team's layer"
+    where = ada.run_code("import slugify; print(slugify.__file__)").strip()
+    assert where.startswith("/home/jupyter/jupyterenv/"), f"the team's package is not in the image: {where}"
+    refused = ada.run_code("%pip install python-slugify==8.0.1", timeout=300)
+    assert "The user requested (constraint) python-slugify==8.0.4" in refused, refused[-2000:]
+    assert ada.run_code("import slugify; print(slugify.__file__)").strip() == where
+    blocks.note(block("users-team-dockerfile"), blocks.RAN)
+    blocks.note(block("users-team-compose"), blocks.STARTED)

@@ -81,7 +81,7 @@ CHECKS: dict[str, list[Check]] = {
     "dockerfile": [
         Check("hadolint", False, dockerfiles.lint),
         Check("whole file", False, dockerfiles.whole_file),
-        Check("docker build", True, dockerfiles.docker_build),
+        Check("docker build", True, dockerfiles.docker_build, dockerfiles.builds_alone),
     ],
     "hub-config": [
         Check("config traits", False, configs.config_keys, configs.runs_by_default),

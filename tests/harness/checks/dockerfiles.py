@@ -9,6 +9,7 @@ from ailab_guide import versions
 
 from .. import examples, paths, report
 from ..snippets import Block
+from . import files
 from .base import CheckFailed, run_process, tool
 
 
@@ -75,3 +76,16 @@ def docker_build(block: Block, client: docker.DockerClient) -> str:
     image = build(client, block.example, block.source_path.name)
     report.count("dockerfiles_built", block.source)
     return f"built {block.source}: {image.short_id}"
+
+
+def builds_alone(block: Block) -> bool:
+    """False for a layer that a Compose override file of its folder builds on the example's own users' image.
+
+    Such a Dockerfile (the team's packages) builds only once compose has built its base image; the
+    end-to-end test that starts the example with the override builds it that way and notes the block.
+    """
+    path = block.source_path
+    if path is None:
+        return True
+    overrides = [file for file in path.parent.glob("*.yml") if file.name not in files.COMPOSE_FILES]
+    return not any(f"dockerfile: {path.name}\n" in file.read_text() for file in overrides)
