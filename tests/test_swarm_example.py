@@ -1,11 +1,16 @@
-"""The swarm example, end to end, on a single-node swarm, with the commands of its page.
+"""The swarm example, end to end, on a swarm of three nodes, with the commands of its page.
 
-The test makes the engine a swarm manager when it is not one yet, builds and
-deploys the page's download with the page's blocks, logs in through the
-published port, and checks that the user's AI Lab is a swarm service on the
-overlay network that runs code and keeps files across a restart. Afterwards
-it runs the page's stop and clean-up blocks and puts the engine back as it
-found it: swarm state, networks, volumes and services.
+Three Docker engines in containers on this machine (harness.swarm_nodes) and a
+registry with a test CA stand in for the reader's machines. The page's blocks
+make them a swarm, make every node and this machine (the build machine) trust
+the registry, build and push the images here, and deploy the stack on the
+manager, through each node's engine socket. The blocks run unchanged but for
+the addresses: the manager's, the registry's, and the nodes' sockets where
+the page reaches a node over SSH (the report lists each).
+
+Alice and Bob start servers and land on different workers; Alice's node goes
+away and comes back; the admin drains it and moves her to the other worker.
+Last, the page's stop and clean-up blocks run on every node.
 """
 
 from __future__ import annotations
@@ -14,231 +19,364 @@ import contextlib
 import re
 from collections.abc import Iterator
 
-import docker
-import docker.errors
 import pytest
 from ailab_guide import versions
-from harness import blocks, compose, downloads, hub, minimal_example, report, shell, wait
+from harness import blocks, downloads, hub, minimal_example, report, shell, swarm_nodes, wait
 
 PAGE = "swarm.md"
-STACK = "ailabguideswarm"
+STACK = "ai-lab"  # the page's default
 NETWORK = "ai-lab-swarm"
-PORT = 8200  # not 8000: the minimal example's tests may run at the same time
-URL = f"http://127.0.0.1:{PORT}"
-USER = "alice"
-SERVICE = f"ai-lab-swarm-{USER}"
-VOLUME = f"ai-lab-swarm-notebooks-{USER}"
-HUB_VOLUME = f"{STACK}_hub-data"
+HUB_SERVICE = f"{STACK}_hub"
 NOTEBOOKS = "/home/jupyter/notebooks"
+PAGE_MANAGER_ADDRESS = "192.0.2.10"
+PAGE_REGISTRY = "registry.example.com:5000"
+PAGE_TOKEN = "SWMTKN-1-replace-with-the-printed-token"
+KEPT = "kept.txt"
 
 
 def block(name: str):
     return blocks.named(PAGE, name)
 
 
-def swarm_state(client: docker.DockerClient) -> str:
-    return client.info()["Swarm"]["LocalNodeState"]
+def service(name: str) -> str:
+    return f"ai-lab-swarm-{name}"
 
 
-def network_names(client: docker.DockerClient) -> set[str]:
-    return {network.name for network in client.networks.list()}
+def volume(name: str) -> str:
+    return f"ai-lab-swarm-notebooks-{name}"
 
 
-@contextlib.contextmanager
-def single_node_swarm(client: docker.DockerClient) -> Iterator[None]:
-    """The engine as a swarm manager; a swarm this made is left again, with the networks it added."""
-    state, networks = swarm_state(client), network_names(client)
-    assert state in ("inactive", "active"), f"the engine's swarm state is {state!r}; the test needs a clean one"
-    if state == "active":
-        assert client.info()["Swarm"]["ControlAvailable"], "the engine is in a swarm but not a manager"
-    else:
-        # 127.0.0.1: a one-node swarm needs no address that other nodes can reach.
-        client.swarm.init(advertise_addr="127.0.0.1")
-    try:
-        yield
-    finally:
-        if state == "inactive":
-            client.swarm.leave(force=True)
-            # `ingress` goes with the swarm; the bridge that links tasks to the host stays.
-            compose.remove_leftovers(client, networks=sorted({"docker_gwbridge", "ingress"} - networks))
-        assert swarm_state(client) == state, f"the engine's swarm state is {swarm_state(client)!r}, was {state!r}"
+def run(nodes: swarm_nodes.Nodes, name: str, node: str | None, folder, text: str | None = None) -> str:
+    """A page block on a node's engine (None: this machine's), its text as given where an address differs."""
+    env = {"DOCKER_HOST": nodes.host(node)} if node else {}
+    output = shell.run_commands(text or block(name).text, folder, env, timeout=900)
+    blocks.note(block(name), blocks.RAN)
+    return output
 
 
-def remove_leftovers(client: docker.DockerClient) -> None:
-    """What a failed step may have left: the user's service, the stack, the volumes and the network."""
-    for service in client.services.list(filters={"name": SERVICE}) + client.services.list(
-        filters={"label": f"com.docker.stack.namespace={STACK}"}
-    ):
-        service.remove()
-    for name in (VOLUME, HUB_VOLUME):
-        for container in client.containers.list(all=True, filters={"volume": name}):
-            container.remove(force=True)
-    compose.remove_leftovers(client, volumes=[VOLUME, HUB_VOLUME], networks=[NETWORK])
+def images(pins: dict[str, str], registry: str) -> tuple[str, str]:
+    """The users' image and the hub's, as the page names them."""
+    return (
+        f"{registry}/ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}",
+        f"{registry}/ai-lab-swarm-hub:{pins['JUPYTERHUB_VERSION']}",
+    )
 
 
-def assert_nothing_left(client: docker.DockerClient) -> None:
-    if swarm_state(client) == "active":
-        services = [s.name for s in client.services.list() if s.name == SERVICE or s.name.startswith(f"{STACK}_")]
-        assert not services, f"services left: {services}"
-    volumes = {v.name for v in client.volumes.list()} & {VOLUME, HUB_VOLUME}
-    assert not volumes, f"volumes left: {volumes}"
-    assert NETWORK not in network_names(client), f"network {NETWORK} left"
+def make_a_swarm(nodes: swarm_nodes.Nodes, folder) -> None:
+    """The page's init and join blocks, with the manager's address and the printed token."""
+    manager = nodes.addresses["manager"]
+    report.deviation(f"{PAGE}: swarm-init, swarm-join", f"the manager's address {manager} for {PAGE_MANAGER_ADDRESS}")
+    printed = run(
+        nodes, "swarm-init", "manager", folder, block("swarm-init").text.replace(PAGE_MANAGER_ADDRESS, manager)
+    )
+    token = re.findall(r"--token (\S+)", printed)[-1]  # init prints the join command too
+    join = block("swarm-join").text.replace(PAGE_TOKEN, token).replace(PAGE_MANAGER_ADDRESS, manager)
+    for worker in ("worker1", "worker2"):
+        run(nodes, "swarm-join", worker, folder, join)
+
+
+def trust_the_registry(nodes: swarm_nodes.Nodes, folder) -> None:
+    """The page's block on every node and on this machine, with the test registry and its CA as ca.crt."""
+    report.deviation(f"{PAGE}: swarm-registry-ca, .env", f"the test registry {nodes.registry} for {PAGE_REGISTRY}")
+    text = block("swarm-registry-ca").text.replace(PAGE_REGISTRY, nodes.registry)
+    for node in swarm_nodes.NODES:
+        nodes.run_as_root(node, text, {"/root/ca.crt": nodes.ca_certificate})
+    (folder / "ca.crt").write_bytes(nodes.ca_certificate)
+    shell.run_commands(text, folder)
+    blocks.note(block("swarm-registry-ca"), blocks.RAN)
 
 
 @pytest.fixture(scope="module")
-def stack(docker_client, base_images, tmp_path_factory):
-    """The page's download (swarm builds from minimal/, which it holds), built and deployed with its blocks.
+def nodes(docker_client, base_images) -> Iterator[swarm_nodes.Nodes]:
+    with swarm_nodes.running(docker_client) as running:
+        yield running
 
-    The last two tests run the page's stop and clean-up blocks themselves; if a
-    failure kept them from it, the teardown runs them, then removes whatever is left.
+
+@pytest.fixture(scope="module")
+def stack(nodes, docker_client, tmp_path_factory):
+    """The page's download, made a swarm, built, pushed and deployed with its blocks.
+
+    The last tests run the page's stop and clean-up blocks themselves; if a failure kept them
+    from it, the teardown runs them. The nodes go afterwards, whatever is left on them.
     """
     folder = downloads.unpacked_example(PAGE, "swarm", tmp_path_factory.mktemp("swarm"))
-    env = {"STACK_NAME": STACK, "HUB_PORT": str(PORT)}
-    for key, value in env.items():
-        report.deviation(f"{PAGE}: swarm-deploy", f"{key}={value} in the environment of the commands")
-    with single_node_swarm(docker_client):
-        up = {"folder": folder, "env": env, "stopped": False, "removed": False}
-        try:
-            shell.run_commands(block("swarm-build"), folder, env)
-            shell.run_commands(block("swarm-deploy"), folder, env)
-            hub.wait_until_up(URL, timeout=180)
-            used = {name: (folder / name).read_text() for name in (".env", "docker-stack.yml")}
-            blocks.assert_files_in_use("swarm", used)  # the deploy read them
-            yield up
-        finally:
-            try:
-                if not up["stopped"]:
-                    shell.run_commands(block("swarm-stop"), folder, env, timeout=300)
-                if not up["removed"]:
-                    shell.run_commands(block("swarm-cleanup"), folder, env, timeout=300)
-            finally:
-                remove_leftovers(docker_client)
-            assert_nothing_left(docker_client)
-    assert_nothing_left(docker_client)
+    env_file = folder / ".env"
+    assert f"REGISTRY={PAGE_REGISTRY}\n" in env_file.read_text()
+    env_file.write_text(env_file.read_text().replace(PAGE_REGISTRY, nodes.registry))
+    up = {"folder": folder, "url": f"http://{nodes.addresses['manager']}:8000", "stopped": False, "removed": False}
+    try:
+        make_a_swarm(nodes, folder)
+        trust_the_registry(nodes, folder)
+        run(nodes, "swarm-build", None, folder)
+        run(nodes, "swarm-deploy", "manager", folder)
+        hub.wait_until_up(up["url"], timeout=300)
+        yield up
+    finally:
+        if not up["stopped"]:
+            with contextlib.suppress(AssertionError):
+                run(nodes, "swarm-stop", "manager", folder)
+        if not up["removed"]:
+            with contextlib.suppress(AssertionError):
+                remove_everything(nodes, folder)
+        # What a failed clean-up left on this machine: the nodes go with everything on them, but these tags stay.
+        for image in docker_client.images.list():
+            for tag in image.tags:
+                if tag.startswith(f"{nodes.registry}/"):
+                    docker_client.images.remove(tag)
+
+
+def remove_everything(nodes: swarm_nodes.Nodes, folder) -> None:
+    """The page's clean-up on every node and on this machine, then its labels' clean-up on the manager."""
+    for node in swarm_nodes.NODES:
+        run(nodes, "swarm-cleanup", node, folder)
+    run(nodes, "swarm-cleanup-images", None, folder)
+    run(nodes, "swarm-forget-homes", "manager", folder)
+
+
+def person(stack, name: str) -> hub.User:
+    user = hub.User(stack["url"], name)
+    user.login(minimal_example.trial_password(block("swarm-deploy").text))
+    return user
 
 
 @pytest.fixture(scope="module")
 def alice(stack):
-    user = hub.User(URL, USER)
-    user.login(minimal_example.trial_password(block("swarm-deploy").text))
-    report.timing("swarm example: spawn of alice's AI Lab service (first start)", user.start(timeout=420))
+    user = person(stack, "alice")
+    report.timing("swarm example: alice's first start (her worker pulls the AI Lab image)", user.start(timeout=900))
+    user.run_code(f"open({KEPT!r}, 'w').write('my work')")
     return user
+
+
+@pytest.fixture(scope="module")
+def bob(stack, alice):
+    """Started while alice runs, so her reservation counts against her node."""
+    user = person(stack, "bob")
+    report.timing("swarm example: bob's first start (his worker pulls the AI Lab image)", user.start(timeout=900))
+    return user
+
+
+def task_node(nodes: swarm_nodes.Nodes, user: str) -> str:
+    """The hostname of the node that runs a user's running task."""
+    client = nodes.client("manager")
+    [task] = client.services.get(service(user)).tasks(filters={"desired-state": "running"})
+    return client.nodes.get(task["NodeID"]).attrs["Description"]["Hostname"]
+
+
+def homes(nodes: swarm_nodes.Nodes) -> dict[str, str]:
+    """User -> the node whose label names her (ai-lab-swarm.home.<user>)."""
+    found = {}
+    for node in nodes.client("manager").nodes.list():
+        for label in node.attrs["Spec"].get("Labels", {}):
+            if label.startswith("ai-lab-swarm.home."):
+                found[label.removeprefix("ai-lab-swarm.home.")] = node.attrs["Description"]["Hostname"]
+    return found
+
+
+def has_her_work(user: hub.User) -> None:
+    response = user.server("GET", f"/contents/{KEPT}?content=1")
+    assert response.status_code == 200, f"{KEPT} is not in {user.name}'s folder: HTTP {response.status_code}"
+    assert response.json()["content"] == "my work"
+
+
+def failed_start(user: hub.User) -> str:
+    """Start a server that must fail; the message of the spawn page (the progress stream's failed event)."""
+    with pytest.raises(hub.HubError):
+        user.start(timeout=120, running_ok=False)
+    return user.spawn_failure()
+
+
+def node_state(nodes: swarm_nodes.Nodes, node: str) -> str:
+    return nodes.client("manager").nodes.get(node).attrs["Status"]["State"]
 
 
 @pytest.mark.step(1)
 @pytest.mark.usefixtures("stack")
-def test_the_page_shows_the_config_the_test_deploys(docker_client):
+def test_the_pages_commands_make_a_swarm_of_three_nodes(nodes):
+    listed = {
+        node.attrs["Description"]["Hostname"]: (node.attrs["Spec"]["Role"], node.attrs["Status"]["State"])
+        for node in nodes.client("manager").nodes.list()
+    }
+    assert listed == {"manager": ("manager", "ready"), "worker1": ("worker", "ready"), "worker2": ("worker", "ready")}
+
+
+@pytest.mark.step(2)
+@pytest.mark.usefixtures("stack")
+def test_the_page_shows_the_config_the_test_deploys(nodes):
     """The file inside the running hub's task (the build copied it in) is the one the page shows."""
-    tasks = docker_client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_hub"})
-    assert len(tasks) == 1, f"expected one running hub task, found {len(tasks)}"
+    tasks = nodes.client("manager").containers.list(filters={"label": f"com.docker.swarm.service.name={HUB_SERVICE}"})
+    assert len(tasks) == 1, f"expected one running hub task on the manager, found {len(tasks)}"
     running = tasks[0].exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
     assert running.exit_code == 0, running.output
     blocks.assert_is_running_file(block("swarm-config"), running.output.decode())
 
 
-@pytest.mark.step(2)
-@pytest.mark.usefixtures("alice")
-def test_the_status_commands_show_the_stack_and_the_users_service(stack, docker_client):
-    """The page's "see what happens" commands run and name the hub's and alice's services.
-
-    The deploy made the network; every block names the stack `ai-lab` unless STACK_NAME says otherwise.
-    """
-    output = shell.run_commands(block("swarm-status"), stack["folder"], stack["env"])
-    assert f"{STACK}_hub" in output and SERVICE in output, output
-    assert NETWORK in network_names(docker_client), f"the deploy made no network {NETWORK}"
-    for name in ("swarm-deploy", "swarm-status", "swarm-stop", "swarm-cleanup"):
-        defaults = re.findall(r"\$\{STACK_NAME:-([^}]*)\}", block(name).text)
-        assert defaults and set(defaults) == {"ai-lab"}, f"{name}: the stack's name defaults to {defaults}"
-
-
 @pytest.mark.step(3)
-@pytest.mark.usefixtures("alice")
-def test_the_users_server_is_a_swarm_service_on_the_overlay_network(docker_client):
-    service = docker_client.services.get(SERVICE)
-    network = docker_client.networks.get(NETWORK)
-    assert network.attrs["Driver"] == "overlay" and network.attrs["Attachable"], network.attrs
-    spec = service.attrs["Spec"]["TaskTemplate"]
-    assert [n["Target"] for n in spec["Networks"]] == [network.id], spec["Networks"]
-    assert not service.attrs["Endpoint"].get("Ports"), "a user's server must not publish a port"
-    container = spec["ContainerSpec"]
-    assert container["CapabilityDrop"] == ["ALL"]
-    assert container["Mounts"] == [{"Type": "volume", "Source": VOLUME, "Target": NOTEBOOKS}]
-    assert not any("docker.sock" in m["Source"] for m in container["Mounts"])
-    assert spec["Resources"]["Limits"] == {"NanoCPUs": 10**9, "MemoryBytes": 4 * 1024**3}
-    assert spec["Resources"].get("Reservations", {}).get("MemoryBytes") == 1024**3, spec["Resources"]
-    assert spec["RestartPolicy"]["Condition"] == "none"
-    tasks = service.tasks(filters={"desired-state": "running"})
-    assert [t["Status"]["State"] for t in tasks] == ["running"], tasks
+def test_users_land_on_different_workers_and_stay_there(nodes, stack, alice, bob):
+    placed = {"alice": task_node(nodes, "alice"), "bob": task_node(nodes, "bob")}
+    assert placed == {"alice": "worker1", "bob": "worker2"}, f"the users' servers run on {placed}"
+    assert homes(nodes) == placed, f"the nodes' labels say {homes(nodes)}"
+    node_id = nodes.client("manager").nodes.get("worker1").id
+    spec = nodes.client("manager").services.get(service("alice")).attrs["Spec"]["TaskTemplate"]
+    assert spec["Placement"]["Constraints"] == [f"node.id == {node_id}"], spec["Placement"]
+    shown = run(nodes, "swarm-status", "manager", stack["folder"])
+    assert 'worker1 {"ai-lab-swarm.home.alice":"true"}' in shown, shown
+    alice.stop()
+    alice.start(timeout=300, running_ok=False)
+    assert task_node(nodes, "alice") == "worker1", "alice's next start left her node"
+    has_her_work(alice)
 
 
 @pytest.mark.step(4)
+@pytest.mark.usefixtures("alice", "bob")
+def test_every_node_pulls_the_images_from_the_registry(nodes):
+    users_image, hub_image = images(versions.pins("swarm"), nodes.registry)
+
+    def pulled(node: str, image: str) -> bool:
+        """The node has the image from the registry (the stack pins the hub's by digest, so look at digests)."""
+        repository = image.rsplit(":", 1)[0]
+        digests = [d for found in nodes.client(node).images.list() for d in found.attrs.get("RepoDigests") or []]
+        return any(digest.startswith(f"{repository}@sha256:") for digest in digests)
+
+    assert pulled("manager", hub_image), "the manager did not pull the hub's image from the registry"
+    for worker in ("worker1", "worker2"):
+        assert pulled(worker, users_image), f"{worker} did not pull the users' image from the registry"
+    assert not pulled("manager", users_image), "the manager pulled the users' image: a user ran there"
+
+
+@pytest.mark.step(5)
+@pytest.mark.usefixtures("alice")
+def test_the_users_server_is_a_swarm_service_on_the_overlay_network(nodes):
+    client = nodes.client("manager")
+    running = client.services.get(service("alice"))
+    network = client.networks.get(NETWORK)
+    assert network.attrs["Driver"] == "overlay" and network.attrs["Attachable"], network.attrs
+    spec = running.attrs["Spec"]["TaskTemplate"]
+    assert [n["Target"] for n in spec["Networks"]] == [network.id], spec["Networks"]
+    assert not running.attrs["Endpoint"].get("Ports"), "a user's server must not publish a port"
+    container = spec["ContainerSpec"]
+    assert container["CapabilityDrop"] == ["ALL"]
+    assert container["Mounts"] == [{"Type": "volume", "Source": volume("alice"), "Target": NOTEBOOKS}]
+    assert spec["Resources"]["Limits"] == {"NanoCPUs": 10**9, "MemoryBytes": 4 * 1024**3}
+    assert spec["Resources"].get("Reservations", {}).get("MemoryBytes") == 1024**3, spec["Resources"]
+    assert spec["RestartPolicy"]["Condition"] == "none"
+
+
+@pytest.mark.step(6)
 def test_code_runs_in_the_users_kernel(alice):
     output = alice.run_code(
         "import exasol.nb_connector, getpass, os\nprint(os.environ['JUPYTERHUB_USER'], getpass.getuser())"
     )
-    assert output.split() == [USER, "jupyter"], output
-
-
-@pytest.mark.step(5)
-def test_files_survive_a_restart_on_the_users_volume(alice, docker_client):
-    alice.run_code("open('kept.txt', 'w').write('written before the restart')")
-    alice.stop()
-    assert not docker_client.services.list(filters={"name": SERVICE}), "stopping must remove the service"
-    alice.start(timeout=420)
-    response = alice.server("GET", "/contents/kept.txt?content=1")
-    assert response.status_code == 200, response.text
-    assert response.json()["content"] == "written before the restart"
-
-
-@pytest.mark.step(6)
-def test_the_swarm_example_pins_the_minimal_examples_versions():
-    """Both examples build the same users' image: their pins must not drift apart."""
-    assert versions.pins("swarm") == versions.pins("minimal")
-
-
-def stack_volumes(client: docker.DockerClient) -> set[str]:
-    return {v.name for v in client.volumes.list()} & {VOLUME, HUB_VOLUME}
+    assert output.split() == ["alice", "jupyter"], output
 
 
 @pytest.mark.step(7)
-def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(stack, docker_client):
-    shell.run_commands(block("swarm-stop"), stack["folder"], stack["env"], timeout=300)
-    stack["stopped"] = True
-    wait.wait_until(
-        lambda: (
-            not docker_client.services.list(filters={"name": SERVICE})
-            and not docker_client.services.list(filters={"label": f"com.docker.stack.namespace={STACK}"})
-            and NETWORK not in network_names(docker_client)
-        ),
-        timeout=120,
-        what="after `swarm-stop` the users' services, the hub's service or the network are still there",
-    )
-    assert stack_volumes(docker_client) == {VOLUME, HUB_VOLUME}, "the page says `swarm-stop` keeps both volumes"
+def test_files_survive_a_restart_on_the_users_volume(alice, nodes):
+    alice.stop()
+    assert not nodes.client("manager").services.list(filters={"name": service("alice")}), "the service stayed"
+    alice.start(timeout=300, running_ok=False)
+    has_her_work(alice)
 
 
 @pytest.mark.step(8)
-def test_remove_everything_removes_the_volumes_and_the_images(stack, docker_client):
-    """The block waits for containers that still use a volume, then removes the volumes and the images.
+@pytest.mark.usefixtures("bob")
+def test_the_status_commands_show_the_stack_and_the_users_service(stack, nodes):
+    output = run(nodes, "swarm-status", "manager", stack["folder"])
+    assert HUB_SERVICE in output and service("alice") in output, output
+    assert NETWORK in {n.name for n in nodes.client("manager").networks.list()}, f"the deploy made no {NETWORK}"
+    for name in ("swarm-deploy", "swarm-status", "swarm-stop", "swarm-cleanup"):
+        defaults = re.findall(r"\$\{STACK_NAME:-([^}]*)\}", block(name).text)
+        assert defaults and set(defaults) == {STACK}, f"{name}: the stack's name defaults to {defaults}"
 
-    A container that holds alice's volume for a few seconds more stands for a task the swarm has not
-    removed yet: `docker volume rm` fails while it runs, so the block must wait for it to go.
+
+@pytest.mark.step(9)
+def test_a_user_whose_node_is_down_gets_a_clear_message(nodes, alice, bob):
+    alice.stop()
+    nodes.stop("worker1")
+    wait.wait_until(lambda: node_state(nodes, "worker1") == "down", 120, "the manager never saw worker1 down")
+    message = failed_start(alice)
+    blocks.assert_in_output(block("swarm-node-down"), message)
+    assert bob.run_code("print('still here')").strip() == "still here", "bob's server on worker2 stopped working"
+
+
+@pytest.mark.step(10)
+def test_a_user_whose_node_comes_back_starts_with_her_notebooks(nodes, alice):
+    nodes.start("worker1")
+    wait.wait_until(lambda: node_state(nodes, "worker1") == "ready", 180, "worker1 did not rejoin the swarm")
+    alice.start(timeout=300, running_ok=False)
+    assert task_node(nodes, "alice") == "worker1"
+    has_her_work(alice)
+
+
+@pytest.mark.step(11)
+def test_the_admin_moves_a_user_to_another_node(nodes, stack, alice):
+    alice.stop()
+    run(nodes, "swarm-drain", "manager", stack["folder"])
+    assert "which is drained." in failed_start(alice)
+    text = block("swarm-move").text
+    for node in ("worker1", "worker2"):
+        text = text.replace(f"ssh://admin@{node}.example.com", nodes.host(node))
+    report.deviation(f"{PAGE}: swarm-move", "the nodes' engine sockets on the test machine for ssh://admin@…")
+    run(nodes, "swarm-move", "manager", stack["folder"], text)
+    alice.start(timeout=600, running_ok=False)
+    assert task_node(nodes, "alice") == "worker2", "alice did not move"
+    assert homes(nodes)["alice"] == "worker2"
+    has_her_work(alice)
+
+
+@pytest.mark.step(12)
+def test_the_swarm_example_pins_the_minimal_examples_versions():
+    """Both examples build the same users' image: their pins must not drift apart."""
+    swarm = versions.pins("swarm")
+    assert {key: value for key, value in swarm.items() if key != "REGISTRY"} == versions.pins("minimal")
+
+
+@pytest.mark.step(13)
+def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(stack, nodes):
+    run(nodes, "swarm-stop", "manager", stack["folder"])
+    stack["stopped"] = True
+    manager = nodes.client("manager")
+    wait.wait_until(
+        lambda: not manager.services.list() and NETWORK not in {n.name for n in manager.networks.list()},
+        timeout=120,
+        what="after `swarm-stop` the services or the network are still there",
+    )
+    kept = {node: {v.name for v in nodes.client(node).volumes.list()} for node in swarm_nodes.NODES}
+    assert f"{STACK}_hub-data" in kept["manager"], kept
+    assert volume("alice") in kept["worker1"] and volume("alice") in kept["worker2"], kept
+    assert volume("bob") in kept["worker2"], kept
+
+
+@pytest.mark.step(14)
+@pytest.mark.usefixtures("alice", "bob")
+def test_remove_everything_removes_the_volumes_the_images_and_the_labels(stack, nodes, docker_client):
+    """The block removes containers that still use a volume, then the volumes, the images and the labels.
+
+    A running container that holds bob's volume stands for a task the swarm has not removed (yet):
+    `docker volume rm` fails while it is there, so the block must remove it first.
     """
-    pins = versions.pins("swarm")
-    users_image = f"ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}"
-    docker_client.containers.run(
+    users_image, _ = images(versions.pins("swarm"), nodes.registry)
+    nodes.client("worker2").containers.run(
         users_image,
-        entrypoint=["sleep", "10"],
-        volumes={VOLUME: {"bind": "/mnt/notebooks", "mode": "ro"}},
+        entrypoint=["sleep", "600"],
+        volumes={volume("bob"): {"bind": "/mnt/notebooks", "mode": "ro"}},
         network_mode="none",
         detach=True,
         auto_remove=True,
     )
-    shell.run_commands(block("swarm-cleanup"), stack["folder"], stack["env"], timeout=300)
-    stack["removed"] = True
-    assert not stack_volumes(docker_client), f"volumes left: {stack_volumes(docker_client)}"
-    for tag in (
-        f"ai-lab-swarm-hub:{pins['JUPYTERHUB_VERSION']}",
-        f"ai-lab-swarm-singleuser:{pins['AI_LAB_VERSION']}-jupyterhub-{pins['JUPYTERHUB_VERSION']}",
-    ):
-        with pytest.raises(docker.errors.ImageNotFound):
-            docker_client.images.get(tag)
+    other_name = f"{swarm_nodes.PREFIX}other-name:1"  # as the minimal example's name of the same image
+    docker_client.images.get(users_image).tag(other_name)
+    try:
+        remove_everything(nodes, stack["folder"])
+        stack["removed"] = True
+        assert docker_client.images.get(other_name), "the clean-up removed another name of the users' image"
+    finally:
+        docker_client.images.remove(other_name)
+    for node in swarm_nodes.NODES:
+        client = nodes.client(node)
+        left = [v.name for v in client.volumes.list() if v.name.startswith(("ai-lab-swarm-", f"{STACK}_"))]
+        assert not left, f"volumes left on {node}: {left}"
+        names = [n for image in client.images.list() for n in image.tags + (image.attrs["RepoDigests"] or [])]
+        assert not [n for n in names if "/ai-lab-swarm-" in n], f"images left on {node}: {names}"
+    here = [tag for image in docker_client.images.list() for tag in image.tags if tag.startswith(nodes.registry)]
+    assert not here, f"images left on the build machine: {here}"
+    assert not homes(nodes), f"labels left: {homes(nodes)}"

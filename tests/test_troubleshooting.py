@@ -14,8 +14,6 @@ The kept-container test runs last (`@pytest.mark.step`, harness/steps.py): it re
 
 from __future__ import annotations
 
-import json
-
 import docker
 import pytest
 from harness import blocks, compose, hub, minimal_example, shell
@@ -87,14 +85,6 @@ def failed_spawn_message(user: hub.User) -> str:
     return user.api("GET", f"/users/{user.name}/server/progress").text
 
 
-def failed_event_message(progress: str) -> str:
-    """The message of the failed event in a spawn's progress stream: the text the spawn page shows."""
-    events = [json.loads(line.removeprefix("data:")) for line in progress.splitlines() if line.startswith("data:")]
-    failed = [event["message"] for event in events if event.get("failed")]
-    assert failed, f"no failed event in the spawn's progress:\n{progress}"
-    return failed[-1]
-
-
 def logged_in(name: str) -> hub.User:
     user = hub.User(minimal_example.URL, name)
     user.login(minimal_example.trial_password())
@@ -142,7 +132,7 @@ def test_a_missing_image_fails_the_spawn_as_quoted():
 def test_the_stock_ai_lab_image_fails_as_quoted(docker_client):
     message = failed_spawn_message(logged_in("stockimage"))
     # Which reason the page shows depends on whether the container has already exited.
-    assert failed_event_message(message).startswith("Spawn failed"), message
+    assert hub.failed_event_message(message).startswith("Spawn failed"), message
     assert "didn't respond in 20 seconds" in message or "The 'ip' trait" in message, message
     log = container_log(docker_client, "stockimage")
     blocks.assert_in_output(symptom("symptom-stock-image"), log)

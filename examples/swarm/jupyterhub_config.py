@@ -5,6 +5,7 @@ and runs the service's one task there. Values that differ per installation
 come from the environment, which docker-stack.yml sets.
 """
 
+import collections
 import os
 
 from docker.types import Mount, RestartPolicy
@@ -73,16 +74,64 @@ c.SwarmSpawner.start_timeout = 300
 c.SwarmSpawner.http_timeout = 120
 
 
-class AILabSwarmSpawner(SwarmSpawner):
-    """SwarmSpawner that reaches a user's server at its task's address on the network.
+# A user's notebooks stay on the node of her first start: a named volume lives
+# on one node. This node label names that node for her; the admin moves a user
+# by moving her volume and the label (see "A node goes away" on the swarm page).
+HOME_LABEL = "ai-lab-swarm.home.{}"
 
-    SwarmSpawner would use the service name. When a user restarts, the new
-    service has the same name, and the hub's DNS went on answering with the
-    stopped server's address: the new server never showed up. The task's own
-    address belongs to this run only.
-    """
+
+class AILabSwarmSpawner(SwarmSpawner):
+    """SwarmSpawner that keeps each user on one node, and reaches her server at its task's address."""
+
+    async def start(self):
+        home = await self.home_node()
+        self.extra_placement_spec = {"constraints": [f"node.id == {home['ID']}"]}
+        return await super().start()
+
+    async def home_node(self) -> dict:
+        """The node with the user's notebooks; at her first start, the worker with the most memory unreserved."""
+        label = HOME_LABEL.format(self.escaped_name)
+        nodes = await self.docker("nodes")
+        homes = [node for node in nodes if label in node["Spec"].get("Labels", {})]
+        if homes:
+            home = homes[0]
+            state, availability = home["Status"]["State"], home["Spec"]["Availability"]
+            if (state, availability) != ("ready", "active"):
+                why = state if state != "ready" else {"drain": "drained", "pause": "paused"}.get(availability)
+                raise RuntimeError(
+                    f"Your notebooks are on the node {home['Description']['Hostname']}, which is {why}. "
+                    "Ask your admin to bring it back or to move your notebooks to another node."
+                )
+            return home
+        workers = [
+            node
+            for node in nodes
+            if node["Spec"]["Role"] == "worker"
+            and node["Status"]["State"] == "ready"
+            and node["Spec"]["Availability"] == "active"
+        ]
+        if not workers:
+            raise RuntimeError("No worker node of the swarm is ready for a new user's notebooks.")
+        reserved = collections.Counter()
+        for task in await self.docker("tasks", filters={"desired-state": "running"}):
+            reservations = task["Spec"].get("Resources", {}).get("Reservations", {})
+            reserved[task.get("NodeID")] += reservations.get("MemoryBytes", 0)
+
+        def room(node):
+            return node["Description"]["Resources"]["MemoryBytes"] - reserved[node["ID"]]
+
+        home = min(workers, key=lambda node: (-room(node), node["Description"]["Hostname"]))
+        spec = {**home["Spec"], "Labels": {**home["Spec"].get("Labels", {}), label: "true"}}
+        await self.docker("update_node", home["ID"], home["Version"]["Index"], spec)
+        self.log.info("%s's notebooks go to the node %s", self.user.name, home["Description"]["Hostname"])
+        return home
 
     async def get_ip_and_port(self):
+        """The task's own address: the service name went on resolving to a stopped server's address.
+
+        When a user restarts, the new service has the same name, and the hub's
+        DNS answered with the old task's address: the new server never showed up.
+        """
         task = await self.get_task()
         for attachment in task["NetworksAttachments"]:
             if attachment["Network"]["Spec"]["Name"] == self.network_name:

@@ -6,6 +6,7 @@ form's xsrf token and the hub's cookies, never with an admin token.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.parse
@@ -45,6 +46,15 @@ def wait_until_up(url: str, timeout: float = 120, verify: bool | str = True) -> 
         return response.ok
 
     wait_until(answers, timeout, lambda: f"The hub at {url} did not answer (last: {last})", error=HubError)
+
+
+def failed_event_message(progress: str) -> str:
+    """The message of the failed event in a spawn's progress stream: the text the spawn page shows."""
+    events = [json.loads(line.removeprefix("data:")) for line in progress.splitlines() if line.startswith("data:")]
+    failed = [event["message"] for event in events if event.get("failed")]
+    if not failed:
+        raise HubError(f"no failed event in the spawn's progress:\n{progress}")
+    return failed[-1]
 
 
 class User:
@@ -149,6 +159,10 @@ class User:
         wait_until(ready, timeout, f"{self.name}'s server was not ready", every=0.5, error=HubError)
         self._forget_server_cookies()
         return time.monotonic() - began
+
+    def spawn_failure(self) -> str:
+        """The message the browser's spawn page shows for this user's failed start."""
+        return failed_event_message(self.api("GET", f"/users/{self.name}/server/progress").text)
 
     def _forget_server_cookies(self) -> None:
         """A new server run has a new OAuth session: drop the old one's cookies, as a browser would."""
