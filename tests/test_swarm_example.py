@@ -16,6 +16,7 @@ Last, the page's stop and clean-up blocks run on every node.
 from __future__ import annotations
 
 import contextlib
+import pathlib
 import re
 from collections.abc import Iterator
 
@@ -75,14 +76,14 @@ def make_a_swarm(nodes: swarm_nodes.Nodes, folder) -> None:
         run(nodes, "swarm-join", worker, folder, join)
 
 
-def trust_the_registry(nodes: swarm_nodes.Nodes, folder) -> None:
+def trust_the_registry(nodes: swarm_nodes.Nodes, scratch: pathlib.Path) -> None:
     """The page's block on every node and on this machine, with the test registry and its CA as ca.crt."""
     report.deviation(f"{PAGE}: swarm-registry-ca, .env", f"the test registry {nodes.registry} for {PAGE_REGISTRY}")
     text = block("swarm-registry-ca").text.replace(PAGE_REGISTRY, nodes.registry)
     for node in swarm_nodes.NODES:
         nodes.run_as_root(node, text, {"/root/ca.crt": nodes.ca_certificate})
-    (folder / "ca.crt").write_bytes(nodes.ca_certificate)
-    shell.run_commands(text, folder)
+    (scratch / "ca.crt").write_bytes(nodes.ca_certificate)  # not in the example's folder, the hub's build context
+    shell.run_commands(text, scratch)
     blocks.note(block("swarm-registry-ca"), blocks.RAN)
 
 
@@ -106,7 +107,7 @@ def stack(nodes, docker_client, tmp_path_factory):
     up = {"folder": folder, "url": f"http://{nodes.addresses['manager']}:8000", "stopped": False, "removed": False}
     try:
         make_a_swarm(nodes, folder)
-        trust_the_registry(nodes, folder)
+        trust_the_registry(nodes, tmp_path_factory.mktemp("registry-ca"))
         run(nodes, "swarm-build", None, folder)
         run(nodes, "swarm-deploy", "manager", folder)
         hub.wait_until_up(up["url"], timeout=300)
