@@ -93,3 +93,15 @@ def filter_rules() -> str:
         for chain in ("INPUT", "DOCKER-USER")
     ]
     return "".join(chains)
+
+
+def remove_added_rules(before: str) -> list[str]:
+    """Delete every rule of INPUT and DOCKER-USER that `before` (filter_rules) lacks; return those rules.
+
+    The page's undo block should leave nothing; when it does not (a falsifier removed a line of it), the
+    machine must still get its firewall back, or later tests find their connections refused.
+    """
+    added = [rule for rule in filter_rules().splitlines() if rule.startswith("-A ") and rule not in before.splitlines()]
+    for rule in added:
+        subprocess.run(["iptables", "-D", *rule.split()[1:]], check=True, capture_output=True)
+    return added
