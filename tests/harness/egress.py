@@ -15,6 +15,8 @@ import subprocess
 import threading
 from collections.abc import Iterator
 
+from . import wait
+
 METADATA = "169.254.169.254"
 _NAMESPACE = "ailab-guide-meta"
 _HOST_SIDE, _NS_SIDE = "ailab-meta0", "ailab-meta1"
@@ -43,7 +45,9 @@ def metadata_service() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_for(["ip", "netns", "exec", _NAMESPACE, "python3", "-c", _CONNECT.format(host=METADATA, port=80)])
+        probe = ["ip", "netns", "exec", _NAMESPACE, "python3", "-c", _CONNECT.format(host=METADATA, port=80)]
+        answers = lambda: subprocess.run(probe, check=False, capture_output=True).returncode == 0  # noqa: E731
+        wait.wait_until(answers, 5, "the stand-in metadata service did not answer", every=0.1)
         yield METADATA
     finally:
         if server:
@@ -54,14 +58,6 @@ def metadata_service() -> Iterator[str]:
 
 
 _CONNECT = "import socket; socket.create_connection(({host!r}, {port}), timeout=1).close()"
-
-
-def _wait_for(command: list[str], tries: int = 50) -> None:
-    for _ in range(tries):
-        if subprocess.run(command, check=False, capture_output=True).returncode == 0:
-            return
-        threading.Event().wait(0.1)
-    raise AssertionError(f"the stand-in service did not answer: {' '.join(command)}")
 
 
 @contextlib.contextmanager
