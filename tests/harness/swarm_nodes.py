@@ -21,7 +21,6 @@ import dataclasses
 import io
 import pathlib
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from collections.abc import Iterator
 import docker
 import docker.errors
 
-from . import wait
+from . import ldap, wait
 
 PREFIX = "ailab-guide-swarm-"
 BASE_IMAGE = "ailab-guide/debian-base:bookworm"
@@ -130,21 +129,6 @@ def _answers(base_url: str) -> bool:
         return False
 
 
-def _certificates(folder: pathlib.Path, address: str) -> None:
-    """A throw-away CA and a registry certificate for `address` (Go's TLS wants the IP in subjectAltName)."""
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ailab-guide swarm test CA",
-            "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={address}",
-            "-keyout", "registry.key", "-out", "registry.csr")  # fmt: skip
-    (folder / "san.ext").write_text(f"subjectAltName=IP:{address}\n")
-    openssl("x509", "-req", "-in", "registry.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "san.ext", "-out", "registry.crt")  # fmt: skip
-
-
 def remove_everything(client: docker.DockerClient) -> None:
     """Every container, volume and network named ailab-guide-swarm-…, the sockets' folder and the host's trust."""
     for container in client.containers.list(all=True, filters={"name": PREFIX}):
@@ -168,11 +152,12 @@ def _registry(client: docker.DockerClient) -> tuple[str, bytes]:
     address = container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
     with tempfile.TemporaryDirectory(prefix=PREFIX) as scratch:
         folder = pathlib.Path(scratch)
-        _certificates(folder, address)
+        ldap.make_ca(folder)  # the test CA and a server certificate for the address, as for the LDAP directory
+        ldap.make_server_certificate(folder, address)
         put_files(container, {
             "/etc/docker/registry/config.yml": REGISTRY_CONFIG.encode(),
-            "/certs/registry.crt": (folder / "registry.crt").read_bytes(),
-            "/certs/registry.key": (folder / "registry.key").read_bytes(),
+            "/certs/registry.crt": (folder / "server.crt").read_bytes(),
+            "/certs/registry.key": (folder / "server.key").read_bytes(),
             "/certs/ready": b"",
         })  # fmt: skip
         ca = (folder / "ca.crt").read_bytes()
