@@ -7,7 +7,7 @@ Tests marked `docker` need a real engine. Without one they fail in CI
 from __future__ import annotations
 
 import pytest
-from harness import background, engine, examples, report, standins, steps
+from harness import background, engine, examples, report, standins, steps, swarm_nodes
 
 _report = report  # the hook below has a parameter named report
 
@@ -69,8 +69,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     examples.remove_untagged_builds(engine.connect())
     now = engine.inventory()
     left = now - _engine_before if now is not None and _engine_before is not None else None
-    if left:  # the base images the session pulled or built as stand-ins are a cache, meant to stay
-        left = left.without_images_tagged({base.ref for base in standins.seen()} | {standins.BASE_TAG})
+    if left:  # the base images the session pulled or built as stand-ins, and the swarm's node image, are a cache
+        cached = {base.ref for base in standins.seen()} | {standins.BASE_TAG, swarm_nodes.NODE_IMAGE}
+        left = left.without_images_tagged(cached)
     if left:
         standins.announce(f"The tests left these behind on the Docker engine; that is a test bug:\n{left}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

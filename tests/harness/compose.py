@@ -71,6 +71,22 @@ class Made:
         """What of it is still on the engine, one line per kind, or ""."""
         return "\n".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in self.found(client).items() if names)
 
+    def assert_absent(self, client: docker.DockerClient) -> None:
+        """Refuse to start over what is already there: a run that was stopped half-way, or someone's own deployment.
+
+        Starting on it would reuse its volumes (an admin who already signed up,
+        say) and fail far from the cause; removing it is not a test's to do.
+        """
+        found = {kind: names for kind, names in self.found(client).items() if names and kind != "images"}
+        if found:
+            listed = "\n".join(f"  {kind}: {', '.join(sorted(names))}" for kind, names in found.items())
+            raise RuntimeError(
+                f"The engine already holds objects of compose project {self.project}, which this test makes anew:\n"
+                f"{listed}\nA test run that was stopped half-way leaves these behind. Remove them (`docker rm -f`, "
+                "`docker volume rm`, `docker network rm` with the names above), or run the tests on a machine "
+                "without a deployment of that name."
+            )
+
     def remove(self, client: docker.DockerClient) -> None:
         """Remove all of it, whatever state a failed step left it in."""
         found = self.found(client)

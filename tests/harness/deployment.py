@@ -83,6 +83,9 @@ def running_copy(
     began = time.monotonic()
     shipped_env = (folder / ".env").read_text()  # the page's set-up steps may append settings to it
     failed, images = False, []
+    containers = [f"{scenario.prefix}{user}" for user in users]
+    volumes = [f"{scenario.prefix}notebooks-{user}" for user in users]
+    compose.Made(project, network, containers, [], volumes).assert_absent(client)
     try:
         if prepare:
             prepare(folder)
@@ -98,8 +101,7 @@ def running_copy(
         failed = True
         raise
     finally:
-        made = compose.Made(project, network, [f"{scenario.prefix}{user}" for user in users], images,
-                            [f"{scenario.prefix}notebooks-{user}" for user in users])  # fmt: skip
+        made = compose.Made(project, network, containers, images, volumes)
         cleanup = blocks.named(scenario.page, scenario.cleanup)
         left = compose.cleaned_up(client, made, lambda: shell.run_commands(cleanup, folder, env, timeout=300))
         if left and not failed:
