@@ -65,7 +65,7 @@ def prepared_spawner(example: str) -> DockerSpawner:
     [
         ("minimal", "127.0.0.1:${HUB_PORT:-8000}:8000"),
         ("production", "${HUB_ADDRESS:-127.0.0.1}:${HUB_PORT:-443}:8443"),
-        ("swarm", {"target": 8000, "published": "${HUB_PORT:-8000}", "protocol": "tcp", "mode": "host"}),
+        ("swarm", {"target": 8443, "published": "${HUB_PORT:-443}", "protocol": "tcp", "mode": "host"}),
     ],
 )
 def test_hub_port_sets_the_only_published_port(example: str, published) -> None:
@@ -142,17 +142,15 @@ def test_the_image_service_only_prints_its_version_without_a_network(example: st
     assert service["restart"] == "no"
 
 
-@pytest.mark.parametrize(
-    ("example", "section"), [("minimal", "DockerSpawner"), ("production", "DockerSpawner"), ("swarm", "SwarmSpawner")]
-)
-def test_users_join_the_network_the_file_names(example: str, section: str) -> None:
+@pytest.mark.parametrize("example", [*COMPOSE_EXAMPLES, "swarm"])
+def test_users_join_the_network_the_file_names(example: str) -> None:
     """The network has an explicit name, `ai-lab-<example>` unless AI_LAB_NETWORK says otherwise; the hub gets it."""
     network = compose_file(example)["networks"]["ai-lab"]["name"]
     default = f"ai-lab-{example}"
     assert network in (default, f"${{AI_LAB_NETWORK:-{default}}}"), network
     assert services(example)["hub"]["environment"]["DOCKER_NETWORK_NAME"] == network
     assert "ai-lab" in services(example)["hub"]["networks"], "the hub is not on the users' network"
-    assert config(example)[section].network_name == hubconfig.compose_environment(example)["DOCKER_NETWORK_NAME"]
+    assert prepared_spawner(example).network_name == hubconfig.compose_environment(example)["DOCKER_NETWORK_NAME"]
 
 
 @pytest.mark.parametrize(("example", "prefix"), [("minimal", "ai-lab-"), ("production", "ai-lab-production-")])
@@ -350,13 +348,48 @@ def test_the_swarm_hub_runs_on_a_manager_and_users_reach_it_by_its_service_name(
     assert (hub.hub_ip, hub.hub_connect_ip) == ("0.0.0.0", "hub")
 
 
+def test_the_stack_gives_the_hub_the_production_settings() -> None:
+    """The swarm's hub gets every setting compose gives the production hub, with the same defaults.
+
+    Only where the two differ by design: the image's name (the registry's) and the network's.
+    """
+    swarm, made = services("swarm")["hub"]["environment"], services("production")["hub"]["environment"]
+    own = {"AI_LAB_IMAGE", "DOCKER_NETWORK_NAME"}
+    assert {k: v for k, v in swarm.items() if k not in own} == {k: v for k, v in made.items() if k not in own}
+    assert swarm["DOCKER_NETWORK_NAME"] == compose_file("swarm")["networks"]["ai-lab"]["name"]
+    # The certificate and key, as the production hub gets them: secrets from the same files, at the same paths.
+    assert compose_file("swarm")["secrets"] == compose_file("production")["secrets"]
+    assert services("swarm")["hub"]["secrets"] == services("production")["hub"]["secrets"]
+
+
+def test_the_swarm_config_is_the_production_config_with_swarmspawner() -> None:
+    """Logins, HTTPS, culling and limits come from the production file; only the spawner's swarm settings differ."""
+    swarm, made = config("swarm").JupyterHub, config("production").JupyterHub
+    for name in ("authenticator_class", "bind_url", "ssl_cert", "ssl_key", "services", "load_roles", "db_url"):
+        assert str(swarm[name]) == str(made[name]), name
+    users = prepared_spawner("swarm")
+    assert isinstance(users, SwarmSpawner)
+    assert (users.mem_limit, users.cpu_limit) == (4 * 1024**3, 1.0), "not the production example's standard size"
+    assert users.environment == spawner("production").environment
+    assert users.pull_policy == "skip" and users.volumes == {}, (users.pull_policy, users.volumes)
+
+
+def test_the_swarm_config_stops_without_the_production_config(tmp_path) -> None:
+    """Alone, without ../production/, the swarm's settings stop with a message naming the missing file."""
+    alone = tmp_path / "swarm"
+    alone.mkdir()
+    (alone / "jupyterhub_config.py").write_bytes((paths.EXAMPLES / "swarm" / "jupyterhub_config.py").read_bytes())
+    with pytest.raises(SystemExit, match=r"\.\./production/jupyterhub_config\.py is missing"):
+        hubconfig.load(alone / "jupyterhub_config.py", hubconfig.compose_environment("swarm"))
+
+
 def test_the_swarm_example_reaches_a_server_at_its_tasks_address_on_the_network() -> None:
     """The swarm example's spawner asks the swarm for the service's current task and uses its address there.
 
     A fake swarm answers with a task on two networks; the spawner must pick the address on the example's own.
     """
     users = prepared_spawner("swarm")
-    network = config("swarm").SwarmSpawner.network_name
+    network = users.network_name
     task = {
         "NetworksAttachments": [
             {"Network": {"Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.9/24"]},

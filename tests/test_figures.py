@@ -28,7 +28,7 @@ QUOTED = {
     ("kubernetes.md", "5 minutes"): ("kubernetes.md", "--timeout 15m0s"),  # helm's default, next to the override
     ("limitations.md", "1 second"): ("limitations.md", "after 1 seconds. Giving up."),  # the quoted log line
     ("production.md", "4 GiB"): ("../examples/production/docker-compose.yml", "USER_MEM_LIMIT:-4G"),
-    ("swarm.md", "4 GiB"): ("../examples/swarm/jupyterhub_config.py", 'mem_limit = "4G"'),
+    ("swarm.md", "4 GiB"): ("../examples/swarm/docker-stack.yml", "USER_MEM_LIMIT:-4G"),
     ("swarm.md", "1 GiB"): ("../examples/swarm/jupyterhub_config.py", 'mem_guarantee = "1G"'),
 }
 

@@ -8,9 +8,11 @@ manager, through each node's engine socket. The blocks run unchanged but for
 the addresses: the manager's, the registry's, and the nodes' sockets where
 the page reaches a node over SSH (the report lists each).
 
-Alice and Bob start servers and land on different workers; Alice's node goes
-away and comes back; the admin drains it and moves her to the other worker.
-Last, the page's stop and clean-up blocks run on every node.
+The hub is the production example's, on HTTPS with the page's self-signed
+certificate for the manager's address: the admin signs up first and approves
+Alice and Bob, who start servers and land on different workers; Alice's node
+goes away and comes back; the admin drains it and moves her to the other
+worker. Last, the page's stop and clean-up blocks run on every node.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from __future__ import annotations
 import contextlib
 import pathlib
 import re
+import ssl
 from collections.abc import Iterator
 
 import pytest
+import requests
 from ailab_guide import versions
-from harness import blocks, downloads, hub, minimal_example, report, shell, swarm_nodes, wait
+from harness import blocks, downloads, hub, paths, production, report, shell, swarm_nodes, wait
 
 PAGE = "swarm.md"
 STACK = "ai-lab"  # the page's default
@@ -33,6 +37,7 @@ PAGE_MANAGER_ADDRESS = "192.0.2.10"
 PAGE_REGISTRY = "registry.example.com:5000"
 PAGE_TOKEN = "SWMTKN-1-replace-with-the-printed-token"
 KEPT = "kept.txt"
+PASSWORD = "a-long-swarm-passphrase-for-"
 
 
 def block(name: str):
@@ -66,7 +71,8 @@ def images(pins: dict[str, str], registry: str) -> tuple[str, str]:
 def make_a_swarm(nodes: swarm_nodes.Nodes, folder) -> None:
     """The page's init and join blocks, with the manager's address and the printed token."""
     manager = nodes.addresses["manager"]
-    report.deviation(f"{PAGE}: swarm-init, swarm-join", f"the manager's address {manager} for {PAGE_MANAGER_ADDRESS}")
+    blocks_with_it = f"{PAGE}: swarm-init, swarm-join, swarm-certificate"
+    report.deviation(blocks_with_it, f"the manager's address {manager} for {PAGE_MANAGER_ADDRESS}")
     printed = run(
         nodes, "swarm-init", "manager", folder, block("swarm-init").text.replace(PAGE_MANAGER_ADDRESS, manager)
     )
@@ -104,13 +110,19 @@ def stack(nodes, docker_client, tmp_path_factory):
     env_file = folder / ".env"
     assert f"REGISTRY={PAGE_REGISTRY}\n" in env_file.read_text()
     env_file.write_text(env_file.read_text().replace(PAGE_REGISTRY, nodes.registry))
-    up = {"folder": folder, "url": f"http://{nodes.addresses['manager']}:8000", "stopped": False, "removed": False}
+    manager = nodes.addresses["manager"]
+    up = {"folder": folder, "url": f"https://{manager}", "verify": str(folder / "secrets" / "tls.crt")}
+    up |= {"stopped": False, "removed": False}
     try:
         make_a_swarm(nodes, folder)
         trust_the_registry(nodes, tmp_path_factory.mktemp("registry-ca"))
+        certificate = block("swarm-certificate").text.replace(PAGE_MANAGER_ADDRESS, manager)
+        run(nodes, "swarm-certificate", None, folder, certificate)
+        run(nodes, "swarm-settings", None, folder)
         run(nodes, "swarm-build", None, folder)
+        blocks.note(block("swarm-hub-dockerfile"), blocks.RAN)  # built on the production hub, by swarm-build
         run(nodes, "swarm-deploy", "manager", folder)
-        hub.wait_until_up(up["url"], timeout=300)
+        hub.wait_until_up(up["url"], timeout=300, verify=up["verify"])
         yield up
     finally:
         if not up["stopped"]:
@@ -134,24 +146,39 @@ def remove_everything(nodes: swarm_nodes.Nodes, folder) -> None:
     run(nodes, "swarm-forget-homes", "manager", folder)
 
 
-def person(stack, name: str) -> hub.User:
-    user = hub.User(stack["url"], name)
-    user.login(minimal_example.trial_password(block("swarm-deploy").text))
-    return user
+def admin_name() -> str:
+    """The admin the page's settings block names."""
+    match = re.search(r"HUB_ADMIN=([\w.-]+)", block("swarm-settings").text)
+    assert match, "swarm-settings no longer sets HUB_ADMIN"
+    return match.group(1)
 
 
 @pytest.fixture(scope="module")
-def alice(stack):
-    user = person(stack, "alice")
+def admin(stack) -> hub.User:
+    """The admin signs up first, as the page says, with the production page's quoted answer."""
+    user = hub.User(stack["url"], admin_name(), verify=stack["verify"])
+    blocks.assert_in_output(production.block("production-admin-signup"), user.sign_up(PASSWORD + "admin"), exact=True)
+    user.login(PASSWORD + "admin")
+    return user
+
+
+def person(stack, admin, name: str) -> hub.User:
+    """`name` signs up, the admin approves her, and she logs in (production's accounts)."""
+    return production.approved_user(stack, admin, name, PASSWORD + name)
+
+
+@pytest.fixture(scope="module")
+def alice(stack, admin):
+    user = person(stack, admin, "alice")
     report.timing("swarm example: alice's first start (her worker pulls the AI Lab image)", user.start(timeout=900))
     user.run_code(f"open({KEPT!r}, 'w').write('my work')")
     return user
 
 
 @pytest.fixture(scope="module")
-def bob(stack, alice):
+def bob(stack, admin, alice):
     """Started while alice runs, so her reservation counts against her node."""
-    user = person(stack, "bob")
+    user = person(stack, admin, "bob")
     report.timing("swarm example: bob's first start (his worker pulls the AI Lab image)", user.start(timeout=900))
     return user
 
@@ -200,18 +227,63 @@ def test_the_pages_commands_make_a_swarm_of_three_nodes(nodes):
     assert listed == {"manager": ("manager", "ready"), "worker1": ("worker", "ready"), "worker2": ("worker", "ready")}
 
 
+def hub_task(nodes: swarm_nodes.Nodes):
+    """The hub's running container on the manager."""
+    tasks = nodes.client("manager").containers.list(filters={"label": f"com.docker.swarm.service.name={HUB_SERVICE}"})
+    assert len(tasks) == 1, f"expected one running hub task on the manager, found {len(tasks)}"
+    return tasks[0]
+
+
+def file_in(container, path: str) -> str:
+    found = container.exec_run(["cat", path])
+    assert found.exit_code == 0, found.output
+    return found.output.decode()
+
+
 @pytest.mark.step(2)
 @pytest.mark.usefixtures("stack")
 def test_the_page_shows_the_config_the_test_deploys(nodes):
-    """The file inside the running hub's task (the build copied it in) is the one the page shows."""
-    tasks = nodes.client("manager").containers.list(filters={"label": f"com.docker.swarm.service.name={HUB_SERVICE}"})
-    assert len(tasks) == 1, f"expected one running hub task on the manager, found {len(tasks)}"
-    running = tasks[0].exec_run(["cat", "/srv/jupyterhub/jupyterhub_config.py"])
-    assert running.exit_code == 0, running.output
-    blocks.assert_is_running_file(block("swarm-config"), running.output.decode())
+    """The running hub's settings are the page's file, and the production file it loads is the production example's."""
+    task = hub_task(nodes)
+    blocks.assert_is_running_file(block("swarm-config"), file_in(task, "/srv/swarm/jupyterhub_config.py"))
+    production_config = (paths.EXAMPLES / "production" / "jupyterhub_config.py").read_text()
+    assert file_in(task, "/srv/production/jupyterhub_config.py") == production_config
+    command = task.attrs["Config"]["Cmd"]
+    assert command == ["jupyterhub", "--config", "/srv/swarm/jupyterhub_config.py"], command
 
 
 @pytest.mark.step(3)
+def test_the_swarm_hub_answers_on_https_with_the_certificate_of_the_secret(nodes, stack):
+    """The hub's task has the page's certificate as a swarm secret, and serves it; plain HTTP gets no hub."""
+    task = hub_task(nodes)
+    made = (stack["folder"] / "secrets" / "tls.crt").read_text()
+    assert file_in(task, "/run/secrets/tls_cert") == made
+    mounts = task.attrs["Mounts"]
+    assert not [m for m in mounts if "secrets" in m.get("Source", "") and m["Type"] == "bind"], mounts
+    served = ssl.get_server_certificate((nodes.addresses["manager"], 443), timeout=30)
+    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(made), "the hub serves another certificate"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://{nodes.addresses['manager']}:443/hub/api/", timeout=10)
+    secrets = {secret.name for secret in nodes.client("manager").secrets.list()}
+    assert secrets == {f"{STACK}_tls_cert", f"{STACK}_tls_key"}, secrets
+
+
+@pytest.mark.step(4)
+def test_the_swarm_hub_logs_in_approved_accounts_only_and_culls_idle_servers(nodes, stack, admin):
+    """Production's accounts: a sign-up waits for the admin; the idle culler runs as the hub's service."""
+    waiting = hub.User(stack["url"], "mallory", verify=stack["verify"])
+    waiting.sign_up(PASSWORD + "mallory")
+    assert waiting.login_error(PASSWORD + "mallory") == "User mallory has not been authorized by an administrator yet."
+    services = admin.api("GET", "/services")
+    assert services.status_code == 200, services.text
+    assert "idle-culler" in services.json(), services.json()
+    processes = hub_task(nodes).exec_run(
+        ["python3", "-c", "import glob; print(*(open(f, 'rb').read() for f in glob.glob('/proc/[0-9]*/cmdline')))"]
+    )
+    assert b"jupyterhub_idle_culler" in processes.output, "the idle culler is not running in the hub's task"
+
+
+@pytest.mark.step(5)
 def test_users_land_on_different_workers_and_stay_there(nodes, stack, alice, bob):
     placed = {"alice": task_node(nodes, "alice"), "bob": task_node(nodes, "bob")}
     assert placed == {"alice": "worker1", "bob": "worker2"}, f"the users' servers run on {placed}"
@@ -227,7 +299,7 @@ def test_users_land_on_different_workers_and_stay_there(nodes, stack, alice, bob
     has_her_work(alice)
 
 
-@pytest.mark.step(4)
+@pytest.mark.step(6)
 @pytest.mark.usefixtures("alice", "bob")
 def test_every_node_pulls_the_images_from_the_registry(nodes):
     users_image, hub_image = images(versions.pins("swarm"), nodes.registry)
@@ -244,7 +316,7 @@ def test_every_node_pulls_the_images_from_the_registry(nodes):
     assert not pulled("manager", users_image), "the manager pulled the users' image: a user ran there"
 
 
-@pytest.mark.step(5)
+@pytest.mark.step(7)
 @pytest.mark.usefixtures("alice")
 def test_the_users_server_is_a_swarm_service_on_the_overlay_network(nodes):
     client = nodes.client("manager")
@@ -260,9 +332,11 @@ def test_the_users_server_is_a_swarm_service_on_the_overlay_network(nodes):
     assert spec["Resources"]["Limits"] == {"NanoCPUs": 10**9, "MemoryBytes": 4 * 1024**3}
     assert spec["Resources"].get("Reservations", {}).get("MemoryBytes") == 1024**3, spec["Resources"]
     assert spec["RestartPolicy"]["Condition"] == "none"
+    environment = dict(line.split("=", 1) for line in container["Env"])
+    assert environment["PIP_CONSTRAINT"] == "/etc/ai-lab/constraints.txt", "not the production users' packages"
 
 
-@pytest.mark.step(6)
+@pytest.mark.step(8)
 def test_code_runs_in_the_users_kernel(alice):
     output = alice.run_code(
         "import exasol.nb_connector, getpass, os\nprint(os.environ['JUPYTERHUB_USER'], getpass.getuser())"
@@ -270,7 +344,7 @@ def test_code_runs_in_the_users_kernel(alice):
     assert output.split() == ["alice", "jupyter"], output
 
 
-@pytest.mark.step(7)
+@pytest.mark.step(9)
 def test_files_survive_a_restart_on_the_users_volume(alice, nodes):
     alice.stop()
     assert not nodes.client("manager").services.list(filters={"name": service("alice")}), "the service stayed"
@@ -278,18 +352,20 @@ def test_files_survive_a_restart_on_the_users_volume(alice, nodes):
     has_her_work(alice)
 
 
-@pytest.mark.step(8)
+@pytest.mark.step(10)
 @pytest.mark.usefixtures("bob")
 def test_the_status_commands_show_the_stack_and_the_users_service(stack, nodes):
     output = run(nodes, "swarm-status", "manager", stack["folder"])
     assert HUB_SERVICE in output and service("alice") in output, output
     assert NETWORK in {n.name for n in nodes.client("manager").networks.list()}, f"the deploy made no {NETWORK}"
+    secrets = {secret.name for secret in nodes.client("manager").secrets.list()}
+    assert secrets == {f"{STACK}_tls_cert", f"{STACK}_tls_key"}, f"the deploy made the secrets {secrets}"
     for name in ("swarm-deploy", "swarm-status", "swarm-stop", "swarm-cleanup"):
         defaults = re.findall(r"\$\{STACK_NAME:-([^}]*)\}", block(name).text)
         assert defaults and set(defaults) == {STACK}, f"{name}: the stack's name defaults to {defaults}"
 
 
-@pytest.mark.step(9)
+@pytest.mark.step(11)
 def test_a_user_whose_node_is_down_gets_a_clear_message(nodes, alice, bob):
     alice.stop()
     nodes.stop("worker1")
@@ -299,7 +375,7 @@ def test_a_user_whose_node_is_down_gets_a_clear_message(nodes, alice, bob):
     assert bob.run_code("print('still here')").strip() == "still here", "bob's server on worker2 stopped working"
 
 
-@pytest.mark.step(10)
+@pytest.mark.step(12)
 def test_a_user_whose_node_comes_back_starts_with_her_notebooks(nodes, alice):
     nodes.start("worker1")
     wait.wait_until(lambda: node_state(nodes, "worker1") == "ready", 180, "worker1 did not rejoin the swarm")
@@ -308,7 +384,7 @@ def test_a_user_whose_node_comes_back_starts_with_her_notebooks(nodes, alice):
     has_her_work(alice)
 
 
-@pytest.mark.step(11)
+@pytest.mark.step(13)
 def test_the_admin_moves_a_user_to_another_node(nodes, stack, alice):
     alice.stop()
     run(nodes, "swarm-drain", "manager", stack["folder"])
@@ -324,11 +400,11 @@ def test_the_admin_moves_a_user_to_another_node(nodes, stack, alice):
     has_her_work(alice)
 
 
-@pytest.mark.step(12)
-def test_the_swarm_example_pins_the_minimal_examples_versions():
-    """Both examples build the same users' image: their pins must not drift apart."""
+@pytest.mark.step(14)
+def test_the_swarm_example_pins_the_production_examples_versions():
+    """Both examples build the same hub and users' image: their pins must not drift apart."""
     swarm = versions.pins("swarm")
-    assert {key: value for key, value in swarm.items() if key != "REGISTRY"} == versions.pins("minimal")
+    assert {key: value for key, value in swarm.items() if key != "REGISTRY"} == versions.pins("production")
 
 
 @pytest.fixture(scope="module")
@@ -340,9 +416,9 @@ def stopped(stack, nodes):
     return stack
 
 
-@pytest.mark.step(13)
+@pytest.mark.step(15)
 @pytest.mark.usefixtures("alice", "bob", "stopped")
-def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(nodes):
+def test_stop_removes_the_services_the_network_and_the_secrets_and_keeps_the_volumes(nodes):
     manager = nodes.client("manager")
     wait.wait_until(
         lambda: not manager.services.list() and NETWORK not in {n.name for n in manager.networks.list()},
@@ -353,9 +429,10 @@ def test_stop_removes_the_services_and_the_network_and_keeps_the_volumes(nodes):
     assert f"{STACK}_hub-data" in kept["manager"], kept
     assert volume("alice") in kept["worker1"], kept
     assert volume("bob") in kept["worker2"], kept
+    assert not manager.secrets.list(), "the certificate's secrets stayed"
 
 
-@pytest.mark.step(14)
+@pytest.mark.step(16)
 @pytest.mark.usefixtures("alice", "bob")
 def test_remove_everything_removes_the_volumes_the_images_and_the_labels(stopped, nodes, docker_client):
     """The block removes containers that still use a volume, then the volumes, the images and the labels.

@@ -1,77 +1,63 @@
-"""JupyterHub configuration for the swarm example: one AI Lab service per user.
+"""JupyterHub configuration for the swarm example: the production hub, with one AI Lab service per user.
 
-SwarmSpawner asks the swarm for a service per user; the swarm picks a node
-and runs the service's one task there. Values that differ per installation
-come from the environment, which docker-stack.yml sets.
+The production example's settings are loaded first: the same logins, HTTPS,
+limits, sizes and idle culling. This file changes only what a swarm needs:
+SwarmSpawner asks the swarm for a service per user, each user stays on the
+node that holds her notebooks, and the hub is reached by its service name.
 """
 
 import collections
-import os
 
 from docker.types import Mount, RestartPolicy
 from dockerspawner import SwarmSpawner
 
 c = get_config()  # noqa: F821 (JupyterHub provides get_config when it loads this file)
 
-
-def required(name: str) -> str:
-    """Read a setting from the environment, or stop with a message naming it."""
-    value = os.environ.get(name, "")
-    if not value:
-        raise SystemExit(f"jupyterhub_config.py: set the environment variable {name} (see the swarm page).")
-    return value
-
+# --- The production example's settings -------------------------------------------
+# The path is relative to this file; the hub image keeps the two files as the
+# download keeps the folders (Dockerfile.hub).
+load_subconfig("../production/jupyterhub_config.py")  # noqa: F821 (provided like get_config)
+if "authenticator_class" not in c.JupyterHub:  # load_subconfig passes over a missing file in silence
+    raise SystemExit(
+        "jupyterhub_config.py: ../production/jupyterhub_config.py is missing; "
+        "keep the production folder next to this one (see the swarm page)."
+    )
 
 NOTEBOOKS = "/home/jupyter/notebooks"
 
-# --- Login: a trial -----------------------------------------------------------
-# Any user name with one shared password, as in the minimal example. Swarm
-# publishes the port on every interface of the node: keep it behind a firewall,
-# or use the authenticator and HTTPS of the production setup instead.
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = required("TRIAL_PASSWORD")
-c.Authenticator.allow_all = True
-
-# --- The hub and its state ------------------------------------------------------
-c.JupyterHub.bind_url = "http://0.0.0.0:8000"
+# --- The hub, across nodes -----------------------------------------------------------
 # The hub API listens on all of the hub container's interfaces; the users'
 # services reach it by the service name `hub` on the overlay network. (Binding
 # to the name itself fails where the name resolves to a virtual IP.)
 c.JupyterHub.hub_ip = "0.0.0.0"
 c.JupyterHub.hub_connect_ip = "hub"
-# Database and cookie secret on the hub-data volume (see docker-stack.yml).
-c.JupyterHub.db_url = "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/data/jupyterhub_cookie_secret"
 
-# --- One AI Lab service per user ------------------------------------------------
-c.SwarmSpawner.image = required("AI_LAB_IMAGE")
-# SwarmSpawner never pulls (its pull_policy defaults to "skip"): the node that
-# runs a user's task must have the image, built there or pulled from a registry.
-# The command is given here so the hub's node does not need the image to read it.
+# --- One AI Lab service per user --------------------------------------------------------
+# Settings for DockerSpawner (the production file's) hold for SwarmSpawner too,
+# a subclass; these replace the ones a swarm cannot use.
+# The node that runs a user's task pulls the image from the registry when the
+# swarm gives it the task; the hub's node has no users' image to check.
+c.SwarmSpawner.pull_policy = "skip"
+# Given here so the hub's node does not need the image to read its command.
 c.SwarmSpawner.cmd = ["jupyterhub-singleuser"]
-# The overlay network of the stack, by its real name.
-c.SwarmSpawner.network_name = required("DOCKER_NETWORK_NAME")
-# Names apart from the minimal example's containers and volumes, so both can
-# run on one machine.
+# Names apart from the production example's containers and volumes.
 c.SwarmSpawner.name_template = "ai-lab-swarm-{username}"
+# SwarmSpawner makes bind mounts of `volumes`, which need a host path: the
+# user's named volume is mounted by the hook at the end instead. The
+# production example's team folder is left out: its volumes would be on one node.
+c.SwarmSpawner.volumes = {}
 # There is no `remove` to set: SwarmSpawner always removes a user's service
 # when the server stops. The notebooks live on the user's volume.
 # The hub, not the swarm, decides when a server runs: a server that exits is
 # not restarted behind the hub's back.
 c.SwarmSpawner.extra_task_spec = {"restart_policy": RestartPolicy(condition="none")}
 # Least privilege: the server runs as the notebook user and needs no Linux
-# capabilities. (Swarm services have no `no-new-privileges` option on Docker
-# 20.10, unlike the minimal example's containers.)
+# capabilities. (Services take no `no-new-privileges` from SwarmSpawner, unlike
+# the production example's containers.)
 c.SwarmSpawner.extra_container_spec = {"cap_drop": ["ALL"]}
-# Limits per server, and a reservation that the swarm uses to place services
-# on nodes with room. Size them to your nodes and notebooks.
-c.SwarmSpawner.mem_limit = "4G"
+# The production limits hold (USER_MEM_LIMIT, the sizes); each server also
+# reserves this much memory, which the swarm uses to place it on a node with room.
 c.SwarmSpawner.mem_guarantee = "1G"
-c.SwarmSpawner.cpu_limit = 1.0
-c.SwarmSpawner.notebook_dir = NOTEBOOKS
-c.SwarmSpawner.default_url = "/lab/tree/start.ipynb"
-c.SwarmSpawner.start_timeout = 300
-c.SwarmSpawner.http_timeout = 120
 
 
 # A user's notebooks stay on the node of her first start: a named volume lives
@@ -139,17 +125,22 @@ class AILabSwarmSpawner(SwarmSpawner):
         raise RuntimeError(f"{self.object_name} has no address on the network {self.network_name}")
 
 
-def mount_notebook_volume(spawner):
-    """Mount the user's named volume on the notebook folder.
+# The production example's hook: the size the user picked.
+apply_size = c.DockerSpawner.pre_spawn_hook
+
+
+def size_and_notebook_volume(spawner):
+    """Apply the chosen size, then mount the user's named volume on the notebook folder.
 
     SwarmSpawner turns `volumes` into bind mounts, which need a host path; a
     named volume is what keeps the notebooks owned by the notebook user (Docker
     fills it from the image on first use). The volume lives on the node that
     runs the task.
     """
+    apply_size(spawner)
     volume = Mount(target=NOTEBOOKS, source=f"ai-lab-swarm-notebooks-{spawner.escaped_name}", type="volume")
     spawner.extra_container_spec = {**spawner.extra_container_spec, "mounts": [volume]}
 
 
 c.JupyterHub.spawner_class = AILabSwarmSpawner
-c.Spawner.pre_spawn_hook = mount_notebook_volume
+c.SwarmSpawner.pre_spawn_hook = size_and_notebook_volume

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 import docker
 from ailab_guide import versions
@@ -79,13 +80,19 @@ def docker_build(block: Block, client: docker.DockerClient) -> str:
 
 
 def builds_alone(block: Block) -> bool:
-    """False for a layer that a Compose override file of its folder builds on the example's own users' image.
+    """False for a layer built on an image that another build of its example makes first.
 
-    Such a Dockerfile (the team's packages) builds only once compose has built its base image; the
-    end-to-end test that starts the example with the override builds it that way and notes the block.
+    Two kinds: a Dockerfile that a Compose override file of its folder builds on the example's
+    own users' image (the team's packages), and one whose base image is a build argument without
+    a default (the swarm's hub, on the production hub). The end-to-end test that builds it the
+    page's way notes the block.
     """
     path = block.source_path
     if path is None:
         return True
     overrides = [file for file in path.parent.glob("*.yml") if file.name not in files.COMPOSE_FILES]
-    return not any(f"dockerfile: {path.name}\n" in file.read_text() for file in overrides)
+    if any(f"dockerfile: {path.name}\n" in file.read_text() for file in overrides):
+        return False
+    text = path.read_text()
+    base = re.search(r"^FROM \$\{?(\w+)\}?", text, re.M)
+    return not (base and re.search(rf"^ARG {base.group(1)}$", text, re.M))
