@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from harness import blocks, engine, hub, ldap, production
+from harness import blocks, certificates, engine, hub, ldap, production
 
 PAGE = "https-and-logins.md"
 PEOPLE = ("alice", "ada", "eve")  # in the users' group, in the admins' group, in neither (the page's LDIF)
@@ -86,7 +86,7 @@ def test_someone_outside_the_ldap_groups_is_refused(stack, docker_client):
 def test_the_hub_trusts_only_the_directorys_ca(stack, directory, docker_client, tmp_path):
     """Another CA in the secret's file: the next login fails on the certificate; the right one back, it works."""
     secret = stack["folder"] / "secrets" / "ldap-ca.crt"
-    other = ldap.make_ca(tmp_path, "other-ca")
+    other = certificates.make_ca(tmp_path, "other-ca")
     shutil.copyfile(other, secret)  # as `cp` does: the same file, new content
     try:
         alice = production.person(stack, "alice")

@@ -16,7 +16,7 @@ import threading
 
 import pytest
 from harness import blocks, engine, production
-from harness.oidc import free_port
+from harness.certificates import free_port
 
 PAGE = "users.md"
 PASSWORD = "a-long-team-database-password"

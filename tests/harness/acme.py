@@ -24,7 +24,7 @@ from unittest import mock
 
 import requests
 
-from .oidc import free_port
+from .certificates import free_port, make_ca, make_server_certificate
 from .wait import wait_until
 
 
@@ -35,23 +35,6 @@ class Authority:
     directory: str
     https_ca: pathlib.Path
     roots: pathlib.Path  # pebble's issuing root and intermediate, which a client of the site trusts
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def _https_certificate(folder: pathlib.Path) -> None:
-    """pebble serves its ACME API over HTTPS: a certificate for localhost, from a CA of the test's own."""
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-             "-subj", "/CN=AI Lab guide test pebble HTTPS CA", "-keyout", str(folder / "ca.key"),
-             "-out", str(folder / "ca.pem"))  # fmt: skip
-    (folder / "ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
-             "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.csr"))  # fmt: skip
-    _openssl("x509", "-req", "-in", str(folder / "cert.csr"), "-CA", str(folder / "ca.pem"),
-             "-CAkey", str(folder / "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", str(folder / "ext"),
-             "-out", str(folder / "cert.pem"))  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -69,14 +52,15 @@ def _process(command: list[str], log: pathlib.Path, env: dict[str, str] | None =
 def authority(folder: pathlib.Path, validity: int) -> Iterator[Authority]:
     """Run pebble (and its DNS) until the end; its certificates are valid for `validity` seconds."""
     folder.mkdir(parents=True, exist_ok=True)
-    _https_certificate(folder)
+    make_ca(folder)  # pebble serves its ACME API over HTTPS: a certificate for localhost, from a test CA
+    make_server_certificate(folder, "127.0.0.1")
     dns, acme, management = free_port("127.0.0.1"), free_port("127.0.0.1"), free_port("127.0.0.1")
     config = {
         "pebble": {
             "listenAddress": f"127.0.0.1:{acme}",
             "managementListenAddress": f"127.0.0.1:{management}",
-            "certificate": str(folder / "cert.pem"),
-            "privateKey": str(folder / "key.pem"),
+            "certificate": str(folder / "server.crt"),
+            "privateKey": str(folder / "server.key"),
             "httpPort": 80,  # where it validates: the ports Caddy serves for the site, as Let's Encrypt does
             "tlsPort": 443,
             "ocspResponderURL": "",
@@ -102,17 +86,17 @@ def authority(folder: pathlib.Path, validity: int) -> Iterator[Authority]:
             assert resolver.poll() is None, f"pebble's DNS exited:\n{(folder / 'dns.log').read_text()}"
             assert pebble.poll() is None, f"pebble exited:\n{(folder / 'pebble.log').read_text()}"
             try:
-                return requests.get(directory, verify=str(folder / "ca.pem"), timeout=2).ok
+                return requests.get(directory, verify=str(folder / "ca.crt"), timeout=2).ok
             except requests.ConnectionError:
                 return False
 
         wait_until(answers, 30, "pebble did not answer")
         issued = [
-            requests.get(f"https://localhost:{management}/{path}", verify=str(folder / "ca.pem"), timeout=10).text
+            requests.get(f"https://localhost:{management}/{path}", verify=str(folder / "ca.crt"), timeout=10).text
             for path in ("roots/0", "intermediates/0")
         ]
         (folder / "roots.pem").write_text("".join(issued))
-        yield Authority(directory, folder / "ca.pem", folder / "roots.pem")
+        yield Authority(directory, folder / "ca.crt", folder / "roots.pem")
 
 
 def pebble_globals(ca: Authority, folder: pathlib.Path) -> list[str]:

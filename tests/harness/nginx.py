@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import requests
 
 from . import snippets
-from .oidc import free_port
+from .certificates import free_port
 from .wait import wait_until
 
 CONFIG = """\

@@ -14,7 +14,6 @@ import dataclasses
 import html
 import json
 import re
-import socket
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 import requests
 
 from . import hub, paths, snippets
+from .certificates import free_port
 from .wait import wait_until
 
 SCRIPT = paths.ROOT / "tests" / "servers" / "oidc-provider.mjs"
@@ -61,12 +61,6 @@ class Provider:
             "OIDC_TOKEN_URL": endpoints["token_endpoint"],
             "OIDC_USERINFO_URL": endpoints["userinfo_endpoint"],
         }
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

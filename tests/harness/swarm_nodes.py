@@ -28,7 +28,7 @@ from collections.abc import Iterator
 import docker
 import docker.errors
 
-from . import ldap, wait
+from . import certificates, wait
 
 PREFIX = "ailab-guide-swarm-"
 BASE_IMAGE = "ailab-guide/debian-base:bookworm"
@@ -152,8 +152,8 @@ def _registry(client: docker.DockerClient) -> tuple[str, bytes]:
     address = container.attrs["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
     with tempfile.TemporaryDirectory(prefix=PREFIX) as scratch:
         folder = pathlib.Path(scratch)
-        ldap.make_ca(folder)  # the test CA and a server certificate for the address, as for the LDAP directory
-        ldap.make_server_certificate(folder, address)
+        certificates.make_ca(folder)
+        certificates.make_server_certificate(folder, address)
         put_files(container, {
             "/etc/docker/registry/config.yml": REGISTRY_CONFIG.encode(),
             "/certs/registry.crt": (folder / "server.crt").read_bytes(),
