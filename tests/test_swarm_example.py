@@ -217,6 +217,18 @@ def node_state(nodes: swarm_nodes.Nodes, node: str) -> str:
     return nodes.client("manager").nodes.get(node).attrs["Status"]["State"]
 
 
+def up_and_ready(nodes: swarm_nodes.Nodes, node: str) -> None:
+    """The node running and Ready in the swarm: started again if an earlier step stopped it.
+
+    So that a step run alone (as `nox -s falsify` runs a claim's tests) does not find a node down.
+    """
+    container = nodes.containers[node]
+    container.reload()
+    if container.status != "running":
+        nodes.start(node)
+    wait.wait_until(lambda: node_state(nodes, node) == "ready", 180, f"{node} did not rejoin the swarm")
+
+
 @pytest.mark.step(1)
 @pytest.mark.usefixtures("stack")
 def test_the_pages_commands_make_a_swarm_of_three_nodes(nodes):
@@ -377,8 +389,7 @@ def test_a_user_whose_node_is_down_gets_a_clear_message(nodes, alice, bob):
 
 @pytest.mark.step(12)
 def test_a_user_whose_node_comes_back_starts_with_her_notebooks(nodes, alice):
-    nodes.start("worker1")
-    wait.wait_until(lambda: node_state(nodes, "worker1") == "ready", 180, "worker1 did not rejoin the swarm")
+    up_and_ready(nodes, "worker1")  # stopped by the step before
     alice.start(timeout=300, running_ok=False)
     assert task_node(nodes, "alice") == "worker1"
     has_her_work(alice)
@@ -386,6 +397,7 @@ def test_a_user_whose_node_comes_back_starts_with_her_notebooks(nodes, alice):
 
 @pytest.mark.step(13)
 def test_the_admin_moves_a_user_to_another_node(nodes, stack, alice):
+    up_and_ready(nodes, "worker1")
     alice.stop()
     run(nodes, "swarm-drain", "manager", stack["folder"])
     assert "which is drained." in failed_start(alice)
@@ -409,7 +421,9 @@ def test_the_swarm_example_pins_the_production_examples_versions():
 
 @pytest.fixture(scope="module")
 def stopped(stack, nodes):
-    """The page's "Stop it" on the manager, run once: "Remove everything" comes after it."""
+    """The page's "Stop it" on the manager, run once: "Remove everything" comes after it, on every node."""
+    for node in ("worker1", "worker2"):
+        up_and_ready(nodes, node)
     if not stack["stopped"]:
         run(nodes, "swarm-stop", "manager", stack["folder"])
         stack["stopped"] = True

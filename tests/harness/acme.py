@@ -25,7 +25,7 @@ from unittest import mock
 import requests
 
 from .certificates import free_port, make_ca, make_server_certificate
-from .wait import wait_until
+from .processes import serving
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,17 +35,6 @@ class Authority:
     directory: str
     https_ca: pathlib.Path
     roots: pathlib.Path  # pebble's issuing root and intermediate, which a client of the site trusts
-
-
-@contextlib.contextmanager
-def _process(command: list[str], log: pathlib.Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        try:
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 @contextlib.contextmanager
@@ -72,25 +61,19 @@ def authority(folder: pathlib.Path, validity: int) -> Iterator[Authority]:
     names = ["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
              "-management", f"127.0.0.1:{free_port('127.0.0.1')}", "-defaultIPv6", ""]  # fmt: skip
     calm = {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+    directory = f"https://localhost:{acme}/dir"
+
+    def answers() -> bool:
+        try:
+            return requests.get(directory, verify=str(folder / "ca.crt"), timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
+    pebble = ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"]
     with (
-        _process(names, folder / "dns.log") as resolver,
-        _process(
-            ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"],
-            folder / "pebble.log",
-            calm,
-        ) as pebble,  # fmt: skip
+        serving(names, folder / "dns.log", "pebble's DNS"),
+        serving(pebble, folder / "pebble.log", "pebble", answers, env=calm),
     ):
-        directory = f"https://localhost:{acme}/dir"
-
-        def answers() -> bool:
-            assert resolver.poll() is None, f"pebble's DNS exited:\n{(folder / 'dns.log').read_text()}"
-            assert pebble.poll() is None, f"pebble exited:\n{(folder / 'pebble.log').read_text()}"
-            try:
-                return requests.get(directory, verify=str(folder / "ca.crt"), timeout=2).ok
-            except requests.ConnectionError:
-                return False
-
-        wait_until(answers, 30, "pebble did not answer")
         issued = [
             requests.get(f"https://localhost:{management}/{path}", verify=str(folder / "ca.crt"), timeout=10).text
             for path in ("roots/0", "intermediates/0")
@@ -127,7 +110,7 @@ def caddy(folder: pathlib.Path, caddyfile: str) -> Iterator[subprocess.Popen]:
                              capture_output=True, text=True, env={**os.environ, **env}, check=False)  # fmt: skip
     assert checked.returncode == 0, f"Caddy refuses the page's Caddyfile:\n{checked.stdout}{checked.stderr}"
     command = ["caddy", "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"]
-    with _process(command, folder / "caddy.log", env) as process:
+    with serving(command, folder / "caddy.log", "Caddy", env=env) as process:
         yield process
 
 

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Iterator
 
 from .certificates import free_port, make_ca, make_server_certificate
-from .wait import wait_until
+from .processes import serving
 
 SUFFIX = "dc=example,dc=org"
 ROOT_DN = f"cn=admin,{SUFFIX}"
@@ -96,20 +96,12 @@ def directory(folder: pathlib.Path, host: str, entries: str) -> Iterator[Directo
                    capture_output=True)  # fmt: skip
     port = free_port(host)
     urls = " ".join(f"ldap://{address}:{port}/" for address in dict.fromkeys((host, "127.0.0.1")))
-    log = (folder / "slapd.log").open("w")
-    process = subprocess.Popen(["slapd", "-d", "none", "-h", urls, "-F", str(folder / "config")],
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
 
-        def answers() -> bool:
-            assert process.poll() is None, f"slapd exited:\n{(folder / 'slapd.log').read_text()}"
-            return ldap_tool("ldapsearch", port, ca, "-s", "base", "-b", SUFFIX).returncode in (0, 32)
+    def answers() -> bool:
+        return ldap_tool("ldapsearch", port, ca, "-s", "base", "-b", SUFFIX).returncode in (0, 32)
 
-        wait_until(answers, 30, "slapd did not answer over StartTLS")
+    slapd = ["slapd", "-d", "none", "-h", urls, "-F", str(folder / "config")]
+    with serving(slapd, folder / "slapd.log", "slapd (over StartTLS)", answers):
         added = ldap_tool("ldapadd", port, ca, stdin=entries)
         assert added.returncode == 0, f"ldapadd refused the entries:\n{added.stderr}"
         yield Directory(host, port, ca)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()

@@ -17,7 +17,7 @@ import requests
 
 from . import snippets
 from .certificates import free_port
-from .wait import wait_until
+from .processes import serving
 
 CONFIG = """\
 user root;  # the workers write large request bodies to the test's own (root-only) folder
@@ -61,20 +61,14 @@ def running(
     )
     check = subprocess.run(["nginx", "-t", "-c", str(config)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, f"nginx refuses the page's blocks:\n{check.stderr}"
-    process = subprocess.Popen(["nginx", "-c", str(config), "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
     address = f"http://127.0.0.1:{port}"
-    try:
 
-        def answers() -> bool:
-            assert process.poll() is None, f"nginx exited: {process.stderr.read()}"
-            try:
-                requests.get(address, timeout=2)
-            except requests.ConnectionError:
-                return False
-            return True
+    def answers() -> bool:
+        try:
+            requests.get(address, timeout=2)
+        except requests.ConnectionError:
+            return False
+        return True
 
-        wait_until(answers, 30, "nginx did not answer")
+    with serving(["nginx", "-c", str(config), "-g", "daemon off;"], folder / "nginx.log", "nginx", answers):
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

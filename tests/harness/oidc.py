@@ -13,8 +13,9 @@ import contextlib
 import dataclasses
 import html
 import json
+import pathlib
 import re
-import subprocess
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 
@@ -22,7 +23,7 @@ import requests
 
 from . import hub, paths, snippets
 from .certificates import free_port
-from .wait import wait_until
+from .processes import serving
 
 SCRIPT = paths.ROOT / "tests" / "servers" / "oidc-provider.mjs"
 
@@ -74,28 +75,18 @@ def provider(host: str, client: dict, users: dict[str, list[str]]) -> Iterator[P
     client = client | {"grant_types": ["authorization_code"], "response_types": ["code"]}
     accounts = {name: {"groups": groups, "email": f"{name}@example.org"} for name, groups in users.items()}
     config = {"issuer": issuer, "host": host, "port": port, "client": client, "users": accounts}
-    process = subprocess.Popen(
-        ["node", str(SCRIPT), json.dumps(config)],
-        cwd=SCRIPT.parent.parent,  # tests/, whose node_modules holds oidc-provider
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
 
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"oidc-provider exited: {process.stdout.read()}")
-            try:
-                return requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok
-            except requests.ConnectionError:
-                return False
+    def answers() -> bool:
+        try:
+            return requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok
+        except requests.ConnectionError:
+            return False
 
-        wait_until(answers, 30, "oidc-provider did not answer")
-        yield Provider(issuer)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = ["node", str(SCRIPT), json.dumps(config)]
+    with tempfile.TemporaryDirectory(prefix="ailab-guide-oidc-") as logs:
+        # cwd: tests/, whose node_modules holds oidc-provider
+        with serving(command, pathlib.Path(logs) / "provider.log", "oidc-provider", answers, cwd=SCRIPT.parent.parent):
+            yield Provider(issuer)
 
 
 def form_action(page: requests.Response) -> str:
